@@ -1,0 +1,1 @@
+"""Grading tools for the linclass course: collect, autograde in a sandbox, feedback, export."""

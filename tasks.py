@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The linclass task runner. Standard library only, so it runs before anything is installed.
+
+    python3 tasks.py build     # set up, then build the course end to end and grade the samples
+    python3 tasks.py test      # set up, then run the whole test suite
+    python3 tasks.py bench     # set up, then run every speed benchmark side by side
+    python3 tasks.py setup     # only create .venv and install linclass with its extras
+
+Set-up makes a virtual environment in `.venv/` inside the repository and installs this
+package into it in editable mode. It is skipped when `pyproject.toml` has not changed
+since the last install, so a repeated run starts at once.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BUILD = ROOT / "build"
+STAMPS = BUILD / "stamps"
+EXTRAS = {"build": "test,scale", "test": "test,scale", "bench": "test,scale,bench", "setup": "test,scale"}
+ASSIGNMENTS = ("svm", "softmax")
+
+
+def say(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def venv_bin(name: str) -> Path:
+    sub = "Scripts" if os.name == "nt" else "bin"
+    return VENV / sub / name
+
+
+def run(cmd, **kw) -> None:
+    """Run a command, stop the task with its exit code if it fails."""
+    result = subprocess.run([str(c) for c in cmd], cwd=kw.pop("cwd", ROOT), **kw)
+    if result.returncode != 0:
+        say(f"failed ({result.returncode}): {' '.join(map(str, cmd))}")
+        sys.exit(result.returncode)
+
+
+def setup(extras: str) -> Path:
+    """Create .venv and install linclass[extras]; skip when nothing changed."""
+    if sys.version_info < (3, 10):
+        sys.exit("linclass needs Python 3.10 or newer; this is " + sys.version.split()[0])
+    python = venv_bin("python")
+    if not python.exists():
+        say(f"creating the virtual environment in {VENV.relative_to(ROOT)}/")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / ".linclass-installed"
+    installed = stamp.read_text().split() if stamp.exists() else []
+    if key not in installed:
+        say(f"installing linclass[{extras}] and its dependencies (first time only, a few minutes)")
+        t0 = time.time()
+        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "-e", f".[{extras}]"], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        stamp.write_text(" ".join(installed + [key]))
+        say(f"installed in {time.time() - t0:.0f} s")
+    return python
+
+
+def data_env() -> dict:
+    """Environment for child processes: the venv first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = str(venv_bin("python").parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def cmd_test(args) -> int:
+    python = setup(EXTRAS["test"])
+    pytest_args = list(args.pytest_args)
+    say("running the test suite: pytest " + " ".join(pytest_args))
+    return subprocess.call([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=data_env())
+
+
+def cmd_build(args) -> int:
+    python = setup(EXTRAS["build"])
+    cmd = [str(python), "-m", "autograder.course", "build"]
+    if args.data_dir:
+        cmd += ["--data-dir", args.data_dir]
+    if args.synthetic:
+        cmd += ["--synthetic"]
+    return subprocess.call(cmd, cwd=ROOT, env=data_env())
+
+
+def cmd_bench(args) -> int:
+    python = setup(EXTRAS["bench"])
+    return subprocess.call([str(python), str(ROOT / "benchmarks" / "run.py"), *args.bench_args],
+                           cwd=ROOT, env=data_env())
+
+
+def cmd_setup(args) -> int:
+    setup(EXTRAS["setup"])
+    say(f"ready: activate with `source {VENV.relative_to(ROOT)}/bin/activate`")
+    return 0
+
+
+def cmd_clean(args) -> int:
+    for path in (BUILD, VENV if args.venv else None):
+        if path and path.exists():
+            say(f"removing {path.relative_to(ROOT)}/")
+            shutil.rmtree(path)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    p = sub.add_parser("build", help="set up, build the course end to end, grade the sample submissions")
+    p.add_argument("--data-dir", help="folder holding (or to receive) cifar-10-batches-py; "
+                   "default: $LINCLASS_DATA_DIR, else the cache folder")
+    p.add_argument("--synthetic", action="store_true",
+                   help="use a small synthetic CIFAR-10 instead of the real one (fast, accuracies meaningless)")
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("test", help="set up, then run the whole test suite (extra args go to pytest)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_test)
+    p = sub.add_parser("bench", help="set up, then run every benchmark (extra args go to benchmarks/run.py)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("setup", help="only create .venv and install linclass")
+    p.set_defaults(func=cmd_setup)
+    p = sub.add_parser("clean", help="remove build/ (and .venv/ with --venv)")
+    p.add_argument("--venv", action="store_true")
+    p.set_defaults(func=cmd_clean)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
