@@ -61,8 +61,13 @@ def setup(extras: str) -> Path:
     if key not in installed:
         say(f"installing linclass[{extras}] and its dependencies (first time only, a few minutes)")
         t0 = time.time()
-        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "-e", f".[{extras}]"], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        # pip's output is kept for a failure only: a clean install prints one line.
+        result = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                                 "-e", f".[{extras}]"], cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout[-5000:], result.stderr[-5000:], sep="\n", file=sys.stderr)
+            sys.exit(f"[tasks] installing linclass[{extras}] failed (pip exit {result.returncode}); "
+                     "see pip's output above. You need network access to the package index.")
         stamp.write_text(" ".join(installed + [key]))
         say(f"installed in {time.time() - t0:.0f} s")
     return python
