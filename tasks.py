@@ -25,9 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BUILD = ROOT / "build"
-STAMPS = BUILD / "stamps"
 EXTRAS = {"build": "test,scale", "test": "test,scale", "bench": "test,scale,bench", "setup": "test,scale"}
-ASSIGNMENTS = ("svm", "softmax")
 
 
 def say(msg: str) -> None:
@@ -37,14 +35,6 @@ def say(msg: str) -> None:
 def venv_bin(name: str) -> Path:
     sub = "Scripts" if os.name == "nt" else "bin"
     return VENV / sub / name
-
-
-def run(cmd, **kw) -> None:
-    """Run a command, stop the task with its exit code if it fails."""
-    result = subprocess.run([str(c) for c in cmd], cwd=kw.pop("cwd", ROOT), **kw)
-    if result.returncode != 0:
-        say(f"failed ({result.returncode}): {' '.join(map(str, cmd))}")
-        sys.exit(result.returncode)
 
 
 def setup(extras: str) -> Path:
