@@ -183,7 +183,7 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    for name in ("/etc/ld.so.cache", "/etc/localtime"):
+    for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
         if os.path.exists(name):
             args += ["--ro-bind", name, name]
     return args
@@ -291,8 +291,9 @@ def _scratch_usage(root: Path, max_files: int) -> tuple[int, int]:
                         info = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    # Blocks, not st_size: a sparse file of "1 TB" uses no disk.
-                    total += info.st_blocks * 512
+                    # The larger of size and blocks: blocks lag behind delayed writes, and
+                    # a sparse file's size is capped by the file size limit anyway.
+                    total += max(info.st_size, info.st_blocks * 512)
                     if stat.S_ISDIR(info.st_mode):
                         stack.append(entry.path)
         except OSError:
@@ -405,7 +406,10 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (),
             nproc = None  # set by the launcher, after which it applies to the new user id
         else:
             nproc = _tasks_of_uid(os.getuid()) + limits.max_procs
-        cmd = [_bwrap_path(), *_system_binds()]
+        # /tmp first: read-only views and a scratch folder under /tmp are mounted on top of it.
+        cmd = [_bwrap_path(), *_system_binds(),
+               "--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
+               "--tmpfs", "/tmp"]
         binds = python_paths() + ro_paths
         # bwrap makes missing parent folders private to root (0700); the student's user id
         # must be able to walk through them to reach the read-only views.
@@ -414,10 +418,7 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (),
             cmd += ["--perms", "0755", "--dir", str(parent)]
         for path in binds:
             cmd += ["--ro-bind", str(path), str(path)]
-        # /tmp first: a scratch folder under /tmp is then mounted on top of it.
-        cmd += ["--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
-                "--tmpfs", "/tmp",
-                "--bind", str(scratch), str(scratch),
+        cmd += ["--bind", str(scratch), str(scratch),
                 "--proc", "/proc", "--dev", "/dev",
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--hostname", "sandbox",

@@ -1,0 +1,293 @@
+"""The sandbox that runs student code: isolation, limits and the unsandboxed fallback.
+
+Every test runs a few lines of Python through run_sandboxed and checks what the code could
+see or do, and that the run ends within seconds whatever the code tries.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.sandbox import Limits, SandboxResult, python_executable, read_scratch_file, run_sandboxed
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = python_executable()
+SMALL = Limits(cell_timeout=5, total_timeout=10, memory_mb=768, max_procs=48,
+               max_output_bytes=200_000, max_scratch_bytes=20_000_000)
+
+needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),
+                                 reason="bubblewrap is not installed or cannot create namespaces here")
+
+
+def run_py(code: str, scratch: Path, limits: Limits = SMALL, **kw) -> SandboxResult:
+    return run_sandboxed([PY, "-c", code], scratch, limits=limits, **kw)
+
+
+def sandbox_processes() -> list[int]:
+    """Pids of processes still running under a sandbox user id."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                uid = os.stat(f"/proc/{entry}").st_uid
+            except OSError:
+                continue
+            if sandbox._UID_BASE <= uid < sandbox._UID_BASE + sandbox._UID_SPAN:
+                pids.append(int(entry))
+    return pids
+
+
+def wait_no_sandbox_processes(timeout: float = 3.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (left := sandbox_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+@needs_bwrap
+def test_runs_python_with_numpy_and_linclass(tmp_path):
+    result = run_py("import numpy, linclass, os; print('ok', numpy.ones(3).sum(), os.getcwd())", tmp_path)
+    assert result.sandboxed is True
+    assert result.returncode == 0, result.stderr
+    assert result.reason is None and not result.timed_out
+    assert result.stdout.split() == ["ok", "3.0", str(tmp_path.resolve())]
+
+
+@needs_bwrap
+def test_no_network_even_to_localhost(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            f"    print('connected')\nexcept OSError as e:\n    print('refused', type(e).__name__)")
+    try:
+        result = run_py(code, tmp_path)
+        assert result.stdout.startswith("refused"), result.stdout + result.stderr
+        # The same code outside the sandbox does reach the server, so the check is real.
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    finally:
+        server.close()
+
+
+@needs_bwrap
+def test_cannot_see_course_gradebook_or_other_students(tmp_path):
+    course = tmp_path / "course"
+    (course / "source" / "svm").mkdir(parents=True)
+    (course / "source" / "svm" / "svm.ipynb").write_text("{}")
+    (course / "gradebook.db").write_text("hidden tests")
+    (course / "submitted" / "bob" / "svm").mkdir(parents=True)
+    (course / "submitted" / "bob" / "svm" / "svm.ipynb").write_text("{}")
+    scratch = course / "autograded" / "alice" / "scratch"
+    dataset = tmp_path / "data"
+    dataset.mkdir()
+    (dataset / "batch").write_text("pixels")
+    secret = [course / "gradebook.db", course / "source" / "svm" / "svm.ipynb",
+              course / "submitted" / "bob" / "svm" / "svm.ipynb",
+              ROOT / "solutions", ROOT / "autograder" / "sandbox.py", ROOT / "tests", ROOT / "pyproject.toml",
+              Path("/root/.bashrc"), Path("/etc/passwd")]
+    secret = [p for p in secret if p.exists()]
+    assert len(secret) >= 5  # the host side does hold them
+    code = "import os, sys\nfor p in sys.argv[1:]:\n    print(os.path.exists(p))"
+    result = run_sandboxed([PY, "-c", code, *map(str, secret), str(dataset / "batch")], scratch,
+                           readonly=[dataset], limits=SMALL)
+    lines = result.stdout.split("\n")
+    assert lines[:len(secret)] == ["False"] * len(secret), result.stdout + result.stderr
+    assert lines[len(secret)] == "True"  # the readonly dataset is visible
+    assert "gradebook.db" not in result.stdout
+
+
+@needs_bwrap
+def test_writes_only_to_scratch(tmp_path):
+    scratch = tmp_path / "scratch"
+    outside = tmp_path / "outside.txt"
+    targets = [str(outside), str(ROOT / "linclass" / "planted.py"), "/usr/planted", "/planted",
+               str(Path(sandbox.sys.prefix) / "planted")]
+    code = ("import sys\nopen('mine.txt', 'w').write('kept')\nfor p in sys.argv[1:]:\n"
+            "    try:\n        open(p, 'w').write('x'); print('wrote', p)\n"
+            "    except OSError as e:\n        print('denied', type(e).__name__)")
+    result = run_sandboxed([PY, "-c", code, *targets], scratch, limits=SMALL)
+    assert result.returncode == 0, result.stderr
+    assert "wrote" not in result.stdout
+    assert result.stdout.count("denied") == len(targets)
+    assert (scratch / "mine.txt").read_text() == "kept"
+    assert not outside.exists() and not (ROOT / "linclass" / "planted.py").exists()
+
+
+@needs_bwrap
+def test_readonly_folder_cannot_be_changed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "batch").write_text("original")
+    code = "open(__import__('sys').argv[1], 'w').write('changed')"
+    result = run_sandboxed([PY, "-c", code, str(data / "batch")], tmp_path / "s", readonly=[data], limits=SMALL)
+    assert result.returncode == 1 and "Error" in result.stderr
+    assert (data / "batch").read_text() == "original"
+
+
+@needs_bwrap
+def test_timeout_kills_loop_that_ignores_interrupts_and_its_children(tmp_path):
+    code = ("import signal, subprocess, sys\nfor s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+            "    signal.signal(s, signal.SIG_IGN)\n"
+            "subprocess.Popen([sys.executable, '-c', 'import os, signal; os.setsid(); "
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\nwhile True: pass'])\n"
+            "while True:\n    pass")
+    limits = Limits(total_timeout=2, memory_mb=768, max_procs=48)
+    result = run_py(code, tmp_path, limits)
+    assert result.timed_out is True and result.returncode is None
+    assert result.reason == "timeout after 2 s"
+    assert 2 <= result.duration < 6
+    assert wait_no_sandbox_processes() == []
+
+
+@needs_bwrap
+def test_detached_child_dies_with_the_run(tmp_path):
+    code = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
+            "else:\n    print('parent done')")
+    result = run_py(code, tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "parent done"
+    assert result.duration < 5
+    assert wait_no_sandbox_processes() == []
+
+
+@needs_bwrap
+@pytest.mark.parametrize("code", ["x = bytearray(4 * 1024**3)",
+                                  "import numpy as np\nx = np.ones((40000, 40000))",
+                                  "chunks = []\nwhile True:\n    chunks.append(bytearray(50 * 1024**2))"])
+def test_memory_bomb_stopped(tmp_path, code):
+    result = run_py(code, tmp_path)
+    assert result.returncode not in (0, None)
+    assert result.reason == "memory limit (768 MB)", (result.reason, result.stderr[-500:])
+    assert result.duration < 8
+
+
+@needs_bwrap
+def test_fork_bomb_stopped(tmp_path):
+    code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    result = run_py(code, tmp_path, Limits(total_timeout=4, memory_mb=768, max_procs=32))
+    # The bomb never ends by itself; what matters is that it is contained and then gone.
+    assert result.timed_out or result.returncode != 0
+    assert result.duration < 9
+    assert wait_no_sandbox_processes() == []
+
+
+@needs_bwrap
+def test_fork_bomb_hits_the_process_limit(tmp_path):
+    code = ("import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+            "            time.sleep(30)\n            os._exit(0)\n        n += 1\n"
+            "except OSError as e:\n    print('stopped after', n, type(e).__name__)")
+    result = run_py(code, tmp_path, Limits(total_timeout=8, memory_mb=768, max_procs=32))
+    assert "stopped after" in result.stdout, result.stdout + result.stderr
+    assert int(result.stdout.split()[2]) < 32
+    assert wait_no_sandbox_processes() == []
+
+
+@needs_bwrap
+def test_gigabytes_of_output_truncated(tmp_path):
+    code = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n    sys.stderr.write('y' * 65536)"
+    result = run_py(code, tmp_path)
+    kept = len(result.stdout.split("\n[output truncated")[0]) + len(result.stderr.split("\n[output truncated")[0])
+    assert kept == SMALL.max_output_bytes
+    assert "[output truncated" in result.stdout + result.stderr
+    assert result.reason.startswith("output limit")
+    assert result.duration < 5
+
+
+@needs_bwrap
+def test_big_file_refused_and_scratch_limit(tmp_path):
+    one = run_py("open('big', 'wb').write(b'x' * 10_000_000)", tmp_path / "a")
+    assert one.returncode == 1 and "File too large" in one.stderr
+    assert (tmp_path / "a" / "big").stat().st_size <= SMALL.max_output_bytes
+    many = run_py("i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * 150_000)\n    i += 1",
+                  tmp_path / "b")
+    assert many.reason.startswith("scratch folder limit"), many.reason
+    used = sum(p.stat().st_size for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert used < 3 * SMALL.max_scratch_bytes
+    sparse = run_py("f = open('sparse', 'wb')\nf.truncate(10**12)", tmp_path / "c")
+    assert sparse.returncode == 1 and "File too large" in sparse.stderr
+
+
+@needs_bwrap
+@pytest.mark.parametrize("code, returncode, reason", [
+    ("import sys; sys.exit(5)", 5, "exit code 5"),
+    ("import os; os._exit(3)", 3, "exit code 3"),
+    ("import os; os.kill(os.getpid(), 9)", 137, "killed by signal 9 (SIGKILL)"),
+    ("raise SystemExit(0)", 0, None),
+])
+def test_exits_reported(tmp_path, code, returncode, reason):
+    result = run_py(code, tmp_path)
+    assert (result.returncode, result.reason) == (returncode, reason)
+
+
+@needs_bwrap
+def test_killing_the_parent_fails_and_the_grader_lives(tmp_path):
+    code = ("import os, signal\nfor pid in (os.getppid(), 1):\n    try:\n"
+            "        os.kill(pid, signal.SIGKILL); print('killed', pid)\n"
+            "    except OSError as e:\n        print('denied', type(e).__name__)\nprint('alive')")
+    result = run_py(code, tmp_path)
+    assert result.returncode == 0
+    assert "killed" not in result.stdout
+    assert result.stdout.split()[-1] == "alive"
+    # Our own pid is invisible inside the sandbox's process namespace.
+    result = run_py(f"import os; os.kill({os.getpid()}, 9)", tmp_path)
+    assert result.returncode == 1 and "ProcessLookupError" in result.stderr
+
+
+def test_unsandboxed_fallback_is_loud_and_keeps_limits(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("LINCLASS_NO_SANDBOX", "1")
+    assert sandbox.sandbox_available() is False
+    with caplog.at_level(logging.WARNING, logger="autograder.sandbox"):
+        result = run_py("print('hi')", tmp_path)
+    assert result.sandboxed is False and result.stdout == "hi\n"
+    assert any("UNSANDBOXED" in r.getMessage() for r in caplog.records)
+    loop = run_py("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass",
+                  tmp_path, Limits(total_timeout=1.5, memory_mb=768))
+    assert loop.timed_out and loop.reason == "timeout after 1.5 s" and loop.sandboxed is False
+    bomb = run_py("x = bytearray(4 * 1024**3)", tmp_path)
+    assert bomb.reason == "memory limit (768 MB)"
+
+
+def test_bad_arguments_raise_value_error(tmp_path):
+    with pytest.raises(ValueError, match="argv"):
+        run_sandboxed([], tmp_path)
+    with pytest.raises(ValueError, match="readonly"):
+        run_sandboxed([PY, "-c", "pass"], tmp_path, readonly=[tmp_path / "missing"])
+    with pytest.raises(ValueError, match="inside readonly"):
+        run_sandboxed([PY, "-c", "pass"], tmp_path / "s", readonly=[tmp_path])
+    with pytest.raises(ValueError, match="memory_mb"):
+        Limits(memory_mb=0)
+    with pytest.raises(ValueError, match="env"):
+        run_sandboxed([PY, "-c", "pass"], tmp_path, env={"A": 1})
+
+
+def test_read_scratch_file_refuses_links_fifos_and_big_files(tmp_path):
+    (tmp_path / "out.json").write_text('{"a": 1}')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.npz").write_bytes(b"data")
+    secret = tmp_path.parent / f"{tmp_path.name}-secret"
+    secret.write_text("gradebook")
+    (tmp_path / "link").symlink_to(secret)
+    (tmp_path / "dirlink").symlink_to(tmp_path.parent)
+    os.mkfifo(tmp_path / "fifo")
+    assert read_scratch_file(tmp_path, "out.json") == b'{"a": 1}'
+    assert read_scratch_file(tmp_path, "sub/x.npz") == b"data"
+    for name in ("link", f"dirlink/{secret.name}", "fifo", "sub"):
+        with pytest.raises(ValueError):
+            read_scratch_file(tmp_path, name)
+    for name in ("../x", "/etc/passwd", ""):
+        with pytest.raises(ValueError, match="relative path"):
+            read_scratch_file(tmp_path, name)
+    with pytest.raises(ValueError, match="max_bytes"):
+        read_scratch_file(tmp_path, "out.json", max_bytes=3)
+    with pytest.raises(FileNotFoundError):
+        read_scratch_file(tmp_path, "missing")
