@@ -554,8 +554,10 @@ def binary_logistic_loss(m):
     formula overflows; this one returns 1000 and -1.
     """
     m = _as_margin(m)
-    loss = np.logaddexp(0, -m)
+    # For m = 1000 the loss exp(-1000) underflows to 0: harmless, it is below
+    # the float resolution of any sum it enters.
     with np.errstate(under="ignore"):
+        loss = np.logaddexp(0, -m)
         dloss = -np.exp(-np.logaddexp(0, m))
     return loss, dloss
 
