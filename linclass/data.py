@@ -96,10 +96,12 @@ def _accept_batches_folder(path: Path) -> Path:
 def _locate(root) -> tuple[Path, str]:
     """Return (data folder, where that choice came from, for error messages)."""
     if root is not None:
-        return _accept_batches_folder(Path(root).expanduser()), f"the data folder {root}"
+        # Absolute, so the path still holds in a notebook kernel started in another folder.
+        path = Path(os.path.abspath(Path(root).expanduser()))
+        return _accept_batches_folder(path), f"the data folder {root}"
     value = os.environ.get(ENV_VAR, "").strip()
     if value:
-        path = Path(value).expanduser()
+        path = Path(os.path.abspath(Path(value).expanduser()))
         if not path.is_dir():
             raise CIFAR10Error(
                 f"{ENV_VAR}={value!r} is not an existing folder. Set {ENV_VAR} to the folder "
@@ -117,7 +119,7 @@ def data_dir(root=None) -> Path:
       folder (``default_cache_dir()``). A path that ends in ``cifar-10-batches-py`` and
       holds the batches is accepted too; its parent is returned.
 
-    Returns a Path. It may not exist yet (``download_cifar10`` creates it).
+    Returns an absolute Path. It may not exist yet (``download_cifar10`` creates it).
     Raises CIFAR10Error when ``LINCLASS_DATA_DIR`` is set to something that is not a folder.
     """
     return _locate(root)[0]
@@ -196,9 +198,10 @@ def _fetch(url: str, archive: Path, md5, progress: bool, timeout: float) -> None
                 if isinstance(exc, urllib.error.URLError) and not isinstance(
                         exc, urllib.error.HTTPError):
                     reason = exc.reason
+                got = f" (after {received} bytes)" if received else ""
                 raise CIFAR10Error(
-                    f"Could not download CIFAR-10 from {url}: {type(exc).__name__}: {reason} "
-                    f"(after {received} bytes).\n" + _how_to_install_by_hand(dest, md5)) from exc
+                    f"Could not download CIFAR-10 from {url}: {type(exc).__name__}: {reason}"
+                    f"{got}.\n" + _how_to_install_by_hand(dest, md5)) from exc
         if expected is not None and received < expected:
             raise CIFAR10Error(
                 f"Could not download CIFAR-10 from {url}: the transfer was cut off after "

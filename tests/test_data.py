@@ -212,6 +212,16 @@ def test_unreadable_archive_is_detected_even_when_md5_matches(tmp_path):
     assert leftovers(tmp_path) == [data.ARCHIVE + ".corrupt"]
 
 
+def test_archive_failing_midway_through_extraction_leaves_no_partial_folder(archive_bytes, tmp_path):
+    body, _ = archive_bytes
+    truncated = body[: len(body) * 2 // 3]  # a valid gzip start whose stream ends early
+    (tmp_path / data.ARCHIVE).write_bytes(truncated)
+    with pytest.raises(CIFAR10Error, match="not a readable"):
+        data.download_cifar10(tmp_path, md5=hashlib.md5(truncated).hexdigest(), progress=False)
+    assert not (tmp_path / data.FOLDER).exists()
+    assert leftovers(tmp_path) == [data.ARCHIVE + ".corrupt"]
+
+
 def test_archive_with_paths_escaping_the_folder_is_refused(tmp_path):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -247,6 +257,8 @@ def test_data_dir_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("LINCLASS_DATA_DIR", str(tmp_path))
     assert data.data_dir() == tmp_path
     assert data.data_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.chdir(tmp_path)
+    assert data.data_dir("rel/../data") == tmp_path / "data"  # absolute, for notebook kernels
 
 
 def test_env_var_and_batches_folder_itself_are_accepted(monkeypatch, synthetic_root):
