@@ -1,0 +1,101 @@
+"""What the bubblewrap sandbox costs per run, measured side by side with a plain subprocess.
+
+    python benchmarks/bench_sandbox.py          # prints the rows
+    python benchmarks/bench_sandbox.py --quick  # fewer repeats
+
+Three workloads, each run through ``subprocess.run`` and through ``run_sandboxed`` in
+alternation (so both see the same machine load), median of the repeats:
+
+1. ``python -c pass``: the fixed cost of the sandbox (namespaces, mounts, the launcher);
+2. ``import numpy, linclass``: what a probe run pays before any student code runs;
+3. a three-cell notebook executed with nbclient and its own kernel: one grading run.
+
+The target: at most 0.5 s of extra time per sandboxed run, small next to the seconds a
+grading run takes.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from autograder.sandbox import Limits, python_executable, run_sandboxed, sandbox_available  # noqa: E402
+
+TARGET_SECONDS = 0.5
+
+_NOTEBOOK_RUNNER = """\
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+    "import numpy as np", "from linclass.losses import svm_loss_vectorized",
+    "W = np.zeros((5, 3)); print(svm_loss_vectorized(W, np.ones((4, 5)), np.array([0, 1, 2, 0]), 0.0)[0])")]
+NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+print(nb.cells[-1].outputs[0]["text"])
+"""
+
+
+def _option(ctx, name, default):
+    if isinstance(ctx, dict):
+        return ctx.get(name, default)
+    return getattr(ctx, name, default)
+
+
+def _time_pair(argv: list[str], scratch: Path, repeats: int) -> tuple[float, float]:
+    """Median seconds (plain, sandboxed), runs interleaved."""
+    plain, boxed = [], []
+    limits = Limits(total_timeout=120)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, cwd=scratch, capture_output=True)
+        plain.append(time.perf_counter() - t0)
+        if done.returncode != 0:
+            raise RuntimeError(f"plain run failed: {done.stderr.decode()[-2000:]}")
+        t0 = time.perf_counter()
+        result = run_sandboxed(argv, scratch, limits=limits)
+        boxed.append(time.perf_counter() - t0)
+        if result.returncode != 0:
+            raise RuntimeError(f"sandboxed run failed: {result.reason}: {result.stderr[-2000:]}")
+    return statistics.median(plain), statistics.median(boxed)
+
+
+def run(ctx=None) -> list[dict]:
+    """Rows {"figure","value","unit","ratio","target","met","notes"} for benchmarks/run.py."""
+    quick = bool(_option(ctx, "quick", False))
+    python = python_executable()
+    mode = "bubblewrap" if sandbox_available() else "UNSANDBOXED fallback (rlimits only)"
+    workloads = [
+        ("python -c pass", [python, "-c", "pass"], 5 if quick else 21),
+        ("import numpy, linclass", [python, "-c", "import numpy, linclass"], 5 if quick else 15),
+        ("3-cell notebook with nbclient", [python, "-c", _NOTEBOOK_RUNNER], 2 if quick else 5),
+    ]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        for name, argv, repeats in workloads:
+            scratch = Path(tmp) / f"workload{len(rows)}"
+            scratch.mkdir()
+            plain, boxed = _time_pair(argv, scratch, repeats)
+            extra = boxed - plain
+            rows.append({
+                "figure": f"sandbox overhead per run: {name}",
+                "value": round(extra, 4),
+                "unit": "s",
+                "ratio": round(boxed / plain, 3),
+                "target": f"<= {TARGET_SECONDS} s extra",
+                "met": extra <= TARGET_SECONDS,
+                "notes": f"median of {repeats}: plain {plain:.3f} s, sandboxed {boxed:.3f} s ({mode})",
+            })
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run({"quick": "--quick" in sys.argv}):
+        print(f"{row['figure']}: +{row['value']} {row['unit']} (x{row['ratio']}) "
+              f"target {row['target']} met={row['met']} | {row['notes']}")
