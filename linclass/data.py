@@ -258,11 +258,16 @@ def _extract(archive: Path, folder: Path) -> None:
         except CIFAR10Error:
             _set_aside(archive)
             raise
-        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             corrupt = _set_aside(archive)
             raise CIFAR10Error(
                 f"{archive} is not a readable .tar.gz archive ({type(exc).__name__}: {exc}); it "
                 f"was renamed to {corrupt} and not used. Download it again.") from exc
+        except OSError as exc:
+            # A full disk or a permission problem: the archive itself may be fine.
+            raise CIFAR10Error(
+                f"Could not extract {archive} into {dest}: {exc}. Free some space or choose "
+                f"another data folder (--data-dir or {ENV_VAR}).") from exc
         missing = _missing_files(tmp / FOLDER)
         if missing:
             corrupt = _set_aside(archive)
@@ -308,7 +313,14 @@ def download_cifar10(root=None, url: str = CIFAR10_URL, md5: str | None = CIFAR1
     if folder.exists():
         _check_complete(folder)
         return folder
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CIFAR10Error(f"Cannot create the data folder {dest}: {exc}. Choose another one "
+                           f"with --data-dir or {ENV_VAR}.") from exc
+    if not os.access(dest, os.W_OK):
+        raise CIFAR10Error(f"The data folder {dest} is not writable. Choose another one with "
+                           f"--data-dir or {ENV_VAR}, or place {FOLDER}/ there by hand.")
     archive = dest / ARCHIVE
     if archive.exists():
         _check_archive_md5(archive, md5)

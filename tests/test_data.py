@@ -238,6 +238,13 @@ def test_archive_with_paths_escaping_the_folder_is_refused(tmp_path):
     assert not (dest / data.FOLDER).exists()
 
 
+def test_data_folder_that_cannot_be_created_is_reported(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CIFAR10Error, match="Cannot create the data folder"):
+        data.download_cifar10(blocker / "data", url=closed_port_url(), progress=False)
+
+
 def test_download_refuses_an_incomplete_existing_folder(synthetic_root, tmp_path):
     root = copy_root(synthetic_root, tmp_path)
     (root / data.FOLDER / "data_batch_3").unlink()
@@ -548,11 +555,15 @@ def test_cli_fetch_failure_exits_1_with_the_reason(tmp_path, capsys):
     assert url in capsys.readouterr().err
 
 
-def test_cli_help_runs_as_a_module():
-    for args in ([], ["fetch"], ["synthetic"]):
-        out = subprocess.run([sys.executable, "-m", "linclass.data", *args, "--help"],
-                             capture_output=True, text=True, check=True).stdout
-        assert "usage: python -m linclass.data" in out
+def test_cli_help_runs_as_a_module(capsys):
+    out = subprocess.run([sys.executable, "-m", "linclass.data", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "usage: python -m linclass.data" in out and "synthetic" in out
+    for command, option in (("fetch", "--data-dir"), ("synthetic", "--per-batch")):
+        with pytest.raises(SystemExit) as exit_info:
+            data.main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert option in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------------
