@@ -428,7 +428,11 @@ def load_cifar10(root=None, download: bool = False, dtype=np.uint8):
     Raises CIFAR10Error naming the folder, the file or ``LINCLASS_DATA_DIR`` when the data is
     missing, incomplete, truncated or corrupt.
     """
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be a numpy dtype such as np.uint8 or np.float32, "
+                         f"got {dtype!r}") from None
     dest, source = _locate(root)
     folder = dest / FOLDER
     if not folder.exists():

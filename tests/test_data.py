@@ -363,6 +363,11 @@ def test_load_in_float32(synthetic_root):
     np.testing.assert_array_equal(X_f32, X_u8.astype(np.float32))
 
 
+def test_load_rejects_a_bad_dtype(synthetic_root):
+    with pytest.raises(ValueError, match="dtype"):
+        data.load_cifar10(synthetic_root, dtype="not-a-dtype")
+
+
 def test_bytes_and_str_keys_load_the_same(synthetic_root, tmp_path):
     root = copy_root(synthetic_root, tmp_path)
     for name in data.TRAIN_FILES + (data.TEST_FILE,):
