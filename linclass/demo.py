@@ -392,14 +392,15 @@ class LinearClassifierDemo:
             value=0.1, base=10, min=-4, max=1, step=0.1, description="reg strength",
             readout_format=".1e", style={"description_width": "90px"})
         self.lr_slider = widgets.FloatLogSlider(
-            value=0.01, base=10, min=-4, max=0, step=0.1, description="step size",
+            value=0.1, base=10, min=-4, max=0, step=0.1, description="step size",
             readout_format=".1e", style={"description_width": "90px"})
         self.step_button = widgets.Button(description="Step", tooltip="one parameter update",
                                           button_style="primary")
         self.start_button = widgets.Button(description="Start", tooltip="start or stop repeated updates",
                                            button_style="success")
-        self.randomize_params_button = widgets.Button(description="Randomize parameters")
-        self.randomize_points_button = widgets.Button(description="Randomize points")
+        wide = widgets.Layout(width="170px")
+        self.randomize_params_button = widgets.Button(description="Randomize parameters", layout=wide)
+        self.randomize_points_button = widgets.Button(description="Randomize points", layout=wide)
         self.minibatch_box = widgets.Checkbox(value=False, description="minibatch", indent=False,
                                               layout=widgets.Layout(width="100px"))
         self.batch_slider = widgets.IntSlider(value=3, min=1, max=len(self.y), description="batch size",

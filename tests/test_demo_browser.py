@@ -1,0 +1,150 @@
+"""The demo in a real browser: JupyterLab serves it, headless Chromium runs it and presses Step.
+
+Needs Debian's `chromium` (the CI script installs it); Playwright drives that binary and never
+downloads a browser of its own. A screenshot goes to test-artifacts/demo_browser.png.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def chromium_path():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_server(url, proc, log_path, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"JupyterLab exited early with code {proc.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer {url} within {timeout} s")
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """JupyterLab on 127.0.0.1 with a token, serving a copy of the demo notebook."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ROOT / "lectures" / "demo.ipynb", work / "demo.ipynb")
+    port = free_port()
+    token = secrets.token_hex(16)
+    env = dict(os.environ)
+    # Private config, data and runtime folders: nothing from the user's own Jupyter set-up.
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[name] = str(tmp_path / name.lower())
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
+    env["MPLBACKEND"] = "Agg"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.allow_root=True",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(tmp_path / "jupyterlab.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(f"{base}/api/status?token={token}", proc, tmp_path / "jupyterlab.log")
+        yield base, token
+    finally:
+        # SIGTERM lets the server shut its kernels down; kill only if it hangs.
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+
+
+def test_demo_step_changes_the_loss_in_chromium(jupyterlab, tmp_path):
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=executable, headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1400})
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(180_000)
+            page.goto(f"{base}/lab/tree/demo.ipynb?token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell "
+                                   "&& document.querySelector('.jp-Notebook')")
+            # Wait until the kernel is ready, then run every cell through JupyterLab's command.
+            page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible")
+            page.wait_for_function(
+                "(() => { const w = window.jupyterapp.shell.currentWidget;"
+                " return w && w.sessionContext && w.sessionContext.session"
+                " && w.sessionContext.session.kernel"
+                " && w.sessionContext.session.kernel.status === 'idle'; })()")
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+            loss = page.locator(".linclass-loss")
+            loss.wait_for(state="visible")
+            page.wait_for_function(
+                "document.querySelector('.linclass-loss').innerText.includes('total')")
+            before = loss.inner_text()
+            step = page.locator("button.linclass-step")
+            step.scroll_into_view_if_needed()
+            step.click()
+            page.wait_for_function(
+                "before => document.querySelector('.linclass-loss').innerText !== before",
+                arg=before)
+            after = loss.inner_text()
+            # The pictures arrive in their own messages just after the text; let them land.
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(ARTIFACTS / "demo_browser.png"), full_page=True)
+        finally:
+            context.close()
+
+    assert "total" in before and after != before
+    total_before = float(before.split("total")[-1].split()[0])
+    total_after = float(after.split("total")[-1].split()[0])
+    # The default step size is small, so one update lowers the total loss.
+    assert total_after < total_before
