@@ -1,0 +1,336 @@
+"""Grade one submission: normalize, run in the sandbox, probe, verify, decide.
+
+1. The submission is read strictly and rebuilt from the source notebook's structure
+   (``autograder.notebook``); an unreadable notebook is "failed" with the reason.
+2. The rebuilt notebook runs with nbclient inside the sandbox, on a small synthetic
+   CIFAR-10 with LINCLASS_FAST=1. Its test cells give the "in-kernel" result, which is
+   only compared, never trusted.
+3. A second sandboxed process (``autograder/harness/probe.py``, plain Python) runs only
+   the answer cells and calls each graded function on ``linclass.grading.make_cases``.
+4. The grader's own process compares those plain-data outputs with linclass
+   (``autograder.verify``) and names the mistake from ``autograder.bugs``.
+5. Every autograded part scores its verified points. A part the kernel passed but the
+   verification failed is flagged "tampering suspected".
+
+Status per submission: "failed" (unreadable notebook, crash, timeout, dead kernel; with the
+reason) > "flagged" (for a human) > "needs manual grading" (written answers) > "graded".
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import sandbox
+from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
+                                 rebuild, setup_imports)
+from autograder.verify import describe_check, function_of, load_probe, part_check, verify_function
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = Path(__file__).resolve().parent / "harness"
+STATUSES = ("graded", "failed", "needs manual grading", "flagged")
+
+
+@dataclass
+class GradeConfig:
+    """Where the course lives and how to grade.
+
+    source_dir: Path, holds <assignment>/<assignment>.ipynb nbgrader source notebooks.
+    release_dir: Path, holds the student release (stubs for missing answers).
+    data_dir: Path or None, folder holding cifar-10-batches-py for the in-kernel run
+        (a small synthetic one; made in work_dir when None).
+    work_dir: Path, the grader's own folder (scratch folders go below it).
+    limits: sandbox.Limits for the in-kernel run; the probe gets the same memory and
+        process limits and probe_timeout seconds in total.
+    seed: int, seed of the probe's cases (fixed, so a re-run gives identical grades).
+    run_notebook: bool, run the whole notebook in the kernel too (for the tampering
+        comparison and the feedback); False grades from the probe alone.
+    keep_scratch: bool, keep each scratch folder for debugging.
+    """
+    source_dir: Path = ROOT / "solutions"
+    release_dir: Path = ROOT / "assignments"
+    data_dir: Path | None = None
+    work_dir: Path = ROOT / "build" / "grading" / "work"
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    probe_timeout: float = 120.0
+    call_timeout: float = 20.0
+    seed: int = 20260
+    run_notebook: bool = True
+    keep_scratch: bool = False
+
+    def __post_init__(self):
+        # Absolute: the sandbox runs in its own working folder.
+        self.source_dir, self.release_dir, self.work_dir = (Path(p).absolute() for p in (
+            self.source_dir, self.release_dir, self.work_dir))
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir).absolute()
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        for name in ("probe_timeout", "call_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive seconds, got {getattr(self, name)!r}")
+
+    def source_notebook(self, assignment: str) -> Path:
+        path = self.source_dir / assignment / f"{assignment}.ipynb"
+        if not path.exists():
+            raise ValueError(f"assignment {assignment!r} has no source notebook at {path}; "
+                             "pass the right --source folder")
+        return path
+
+    def release_notebook(self, assignment: str) -> Path | None:
+        path = self.release_dir / assignment / f"{assignment}.ipynb"
+        return path if path.exists() else None
+
+
+@dataclass
+class PartResult:
+    """One graded part (a test cell or a manually graded answer)."""
+    grade_id: str
+    points: float
+    max_points: float
+    message: str
+    mistake: str | None = None     # the named bug, in plain words
+    checked: str = ""              # what was checked, in plain words
+    manual: bool = False
+
+
+@dataclass
+class SubmissionResult:
+    """The grade of one submission; see the module docstring for the status rules."""
+    student: str
+    assignment: str
+    status: str
+    reason: str | None
+    parts: dict
+    in_kernel: dict
+    flags: list
+    mistakes: list
+    score: float
+    max_score: float
+    duration: float
+    sandboxed: bool
+    mistake_keys: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        data = dict(data)
+        data["parts"] = {k: PartResult(**v) for k, v in data["parts"].items()}
+        return cls(**data)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cached(path: str, mtime: float):
+    return nbformat.read(path, as_version=4)
+
+
+def _load(path: Path | None):
+    if path is None:
+        return None
+    return _read_cached(str(path), path.stat().st_mtime)
+
+
+def ensure_data(config: GradeConfig) -> Path:
+    """The synthetic CIFAR-10 folder the in-kernel run reads; written once if missing."""
+    if config.data_dir is not None:
+        return config.data_dir
+    dest = config.work_dir / "synthetic-cifar10"
+    if not (dest / "cifar-10-batches-py" / "test_batch").exists():
+        from linclass.data import write_synthetic_cifar10
+
+        tmp = Path(tempfile.mkdtemp(prefix="synthetic-", dir=config.work_dir))
+        write_synthetic_cifar10(tmp)
+        try:
+            tmp.rename(dest)
+        except OSError:  # another worker won the race; its copy is the same
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _failed(student, assignment, reason, parts, t0, sandboxed=True, flags=None, notes=None):
+    table = {p["grade_id"]: PartResult(p["grade_id"], 0.0, p["points"], "not graded: " + reason,
+                                       manual=p["kind"] == "manual") for p in parts}
+    return SubmissionResult(student, assignment, "failed", reason, table, {}, flags or [], [], 0.0,
+                            sum(p["points"] for p in parts), time.monotonic() - t0, sandboxed,
+                            notes=notes or [])
+
+
+def _run_probe(scratch: Path, rebuilt, source_nb, functions, config) -> tuple[dict | None, str | None, bool]:
+    probe_dir = scratch / "probe"
+    probe_dir.mkdir()
+    cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.answers.items()
+             if _is_code_answer(rebuilt.notebook, gid)]
+    spec = {"setup": setup_imports(source_nb), "cells": cells, "functions": functions,
+            "seed": config.seed, "call_timeout": config.call_timeout}
+    (probe_dir / "probe_input.json").write_text(json.dumps(spec))
+    limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
+                            memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
+                            max_output_bytes=config.limits.max_output_bytes)
+    result = sandbox.run_sandboxed([sandbox.python_executable(), str(HARNESS / "probe.py")], probe_dir,
+                                   readonly=[HARNESS], limits=limits,
+                                   env={"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0"})
+    try:
+        raw = sandbox.read_scratch_file(probe_dir, "probe_output.json", 20_000_000)
+        try:
+            arrays = sandbox.read_scratch_file(probe_dir, "probe_arrays.npz", 200_000_000)
+        except FileNotFoundError:
+            arrays = None
+        probe = load_probe(raw, arrays)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        reason = result.reason or f"no usable output ({err})"
+        return None, f"the probe of your functions stopped: {reason}", result.sandboxed
+    problem = None
+    if not probe.get("finished"):
+        problem = f"the probe of your functions stopped early: {result.reason or 'unknown reason'}"
+    return probe, problem, result.sandboxed
+
+
+def _is_code_answer(nb, gid) -> bool:
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid:
+            return cell.cell_type == "code"
+    return False
+
+
+def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | None, bool]:
+    kdir = scratch / "kernel"
+    kdir.mkdir()
+    nbformat.write(rebuilt.notebook, kdir / "rebuilt.ipynb")
+    data = ensure_data(config)
+    result = sandbox.run_sandboxed(
+        [sandbox.python_executable(), str(HARNESS / "run_notebook.py"), "rebuilt.ipynb", "executed.ipynb"],
+        kdir, readonly=[HARNESS, data], limits=config.limits,
+        env={"LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "PYTHONHASHSEED": "0"})
+    executed, problem = None, None
+    try:
+        executed = nbformat.reads(sandbox.read_scratch_file(kdir, "executed.ipynb", 60_000_000).decode("utf-8"),
+                                  as_version=4)
+    except (FileNotFoundError, ValueError, OSError, UnicodeDecodeError) as err:
+        problem = f"the notebook run left no executed notebook ({result.reason or err})"
+    try:
+        status = json.loads(sandbox.read_scratch_file(kdir, "run_status.json", 100_000))
+    except (FileNotFoundError, ValueError, OSError):
+        status = {"status": "unknown"}
+    if result.timed_out:
+        problem = f"the notebook run was stopped: {result.reason}"
+    elif status.get("status") in ("cell timeout", "dead kernel", "error"):
+        cell = status.get("cell")
+        where = f" at cell {cell}" if cell is not None else ""
+        problem = f"the notebook run stopped{where}: {status.get('status')} ({str(status.get('detail'))[:200]})"
+    elif status.get("status") != "ok" and problem is None:
+        problem = f"the notebook run did not finish: {result.reason or status.get('status')}"
+    return executed, problem, result.sandboxed
+
+
+def grade_submission(notebook_path: Path, assignment: str, student: str, config: GradeConfig) -> SubmissionResult:
+    """Grade one student's notebook for one assignment.
+
+    notebook_path: Path to the submitted .ipynb; assignment: str ("svm" or "softmax");
+    student: str, the normalized student id; config: GradeConfig.
+    Returns a SubmissionResult. Never raises for anything the submission contains: an
+    unreadable notebook, a crash or a timeout gives status "failed" with the reason.
+    """
+    t0 = time.monotonic()
+    source_nb = _load(config.source_notebook(assignment))
+    release_nb = _load(config.release_notebook(assignment))
+    parts = graded_parts(source_nb)
+    try:
+        student_nb = read_notebook(Path(notebook_path))
+    except InvalidNotebook as err:
+        return _failed(student, assignment, f"invalid notebook: {err}", parts, t0)
+    except OSError as err:
+        return _failed(student, assignment, f"cannot read the notebook: {err.strerror}", parts, t0)
+    rebuilt = rebuild(student_nb, source_nb, release_nb)
+
+    functions = []
+    for p in parts:
+        fn, _ = function_of(p["grade_id"])
+        if p["kind"] == "test" and fn and fn not in functions:
+            functions.append(fn)
+
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    scratch_root = config.work_dir / "scratch"
+    scratch_root.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=scratch_root))
+    try:
+        probe, probe_problem, sandboxed = _run_probe(scratch, rebuilt, source_nb, functions, config)
+        executed, kernel_problem = None, None
+        if config.run_notebook:
+            executed, kernel_problem, sb2 = _run_kernel(scratch, rebuilt, config)
+            sandboxed = sandboxed and sb2
+    finally:
+        if not config.keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    flags, notes = list(rebuilt.flags), list(rebuilt.notes)
+    if probe is None:
+        return _failed(student, assignment, probe_problem, parts, t0, sandboxed, flags, notes)
+    flags += [f"tampering suspected: {t}" for t in probe.get("tampering", [])]
+    for gid, err in probe.get("cell_errors", {}).items():
+        notes.append(f"your answer cell {gid!r} raised {err}")
+
+    verdicts = {fn: verify_function(fn, probe["functions"].get(fn), config.seed) for fn in functions}
+    in_kernel_raw = in_kernel_results(executed, parts) if executed is not None else {}
+
+    table, in_kernel, mistakes, keys = {}, {}, [], []
+    for fn, v in verdicts.items():
+        if v.calls_reference:
+            flags.append(f"{fn} calls the reference implementation in linclass")
+        for bug in v.bugs:
+            key = f"{fn}: {bug.key}"
+            if key not in keys:
+                keys.append(key)
+                mistakes.append(f"{fn}: {bug.words}")
+    needs_human = False
+    for p in parts:
+        gid, max_points = p["grade_id"], p["points"]
+        if p["kind"] == "manual":
+            if rebuilt.answered.get(gid, False):
+                needs_human = True
+                table[gid] = PartResult(gid, 0.0, max_points, "needs manual grading", manual=True,
+                                        checked="your written answer, read by a person")
+            else:
+                table[gid] = PartResult(gid, 0.0, max_points, "not answered", manual=True,
+                                        checked="your written answer")
+            continue
+        fn, part = function_of(gid)
+        if fn is None:
+            needs_human = True
+            table[gid] = PartResult(gid, 0.0, max_points, "this test cannot be verified outside the "
+                                    "notebook; a person will grade it", manual=True)
+            continue
+        check = part_check(part)
+        ok, message = verdicts[fn].checks[check]
+        mistake = None
+        if not ok and verdicts[fn].bugs:
+            mistake = "; ".join(b.words for b in verdicts[fn].bugs)
+        table[gid] = PartResult(gid, max_points if ok else 0.0, max_points, message, mistake,
+                                checked=describe_check(fn, check))
+        if gid in in_kernel_raw:
+            in_kernel[gid] = max_points if in_kernel_raw[gid]["passed"] else 0.0
+            if in_kernel[gid] > table[gid].points:
+                flags.append(f"tampering suspected: the notebook's own test {gid!r} passed but the "
+                             "independent check failed")
+
+    score = sum(r.points for r in table.values())
+    max_score = sum(r.max_points for r in table.values())
+    problem = probe_problem or kernel_problem
+    if problem:
+        status, reason = "failed", problem
+    elif flags:
+        status, reason = "flagged", flags[0]
+    elif needs_human:
+        status, reason = "needs manual grading", None
+    else:
+        status, reason = "graded", None
+    return SubmissionResult(student, assignment, status, reason, table, in_kernel, flags, mistakes,
+                            score, max_score, time.monotonic() - t0, sandboxed, keys, notes)

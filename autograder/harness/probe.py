@@ -1,0 +1,201 @@
+"""Probe a student's functions outside the notebook kernel; runs inside the sandbox.
+
+    python probe.py            # in the scratch folder, which holds probe_input.json
+
+probe_input.json (written by the grader) holds:
+    setup: list of str, import statements taken from the release notebook's own cells;
+    cells: list of {"grade_id", "source"}, the student's solution cells in notebook order;
+    functions: list of str, the graded functions to call;
+    seed: int, the seed for linclass.grading.make_cases (chosen by the grader per run);
+    call_timeout: float, seconds allowed for one cell or one call.
+
+It writes plain data only (no pickle), replacing the files atomically after every function,
+so a crash or a timeout keeps what was already measured:
+    probe_output.json: per function, the encoded outputs per case, the trace profile, the
+        names of the student's own functions it called, and any error;
+    probe_arrays.npz: the arrays the JSON refers to by key.
+The grader decides every verdict from these files in its own process.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+import numpy as np
+
+# Taken before any student code runs, so a student cell cannot swap them out.
+from linclass import grading as _grading
+
+_run_case = _grading.run_case
+_make_cases = _grading.make_cases
+_trace_profile = _grading.trace_profile
+_settrace, _setprofile, _gettrace = sys.settrace, sys.setprofile, sys.gettrace
+_savez, _dumps, _replace = np.savez, json.dumps, os.replace
+# The module's own functions as they were before student code ran; a change means tampering.
+_grading_snapshot = {k: v for k, v in vars(_grading).items() if callable(v)}
+
+MAX_ARRAY_ELEMENTS = 2_000_000
+MAX_TEXT = 500
+
+
+class CallTimeout(BaseException):
+    """Raised by the alarm when one cell or one call runs too long."""
+
+
+def _on_alarm(signum, frame):
+    raise CallTimeout()
+
+
+def _short(text: str) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."
+
+
+def _strip_magics(source: str) -> str:
+    """IPython-only lines (%magic, !shell) are not Python; comment them out."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        lines.append("# " + line if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)
+
+
+class Encoder:
+    """Turns return values into JSON plus named arrays."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def encode(self, value, key: str, depth: int = 0):
+        if depth > 4:
+            return {"unsupported": "nested too deeply"}
+        if value is None:
+            return {"none": True}
+        if isinstance(value, dict):
+            return {"dict": {str(k)[:50]: self.encode(v, f"{key}.{i}", depth + 1)
+                             for i, (k, v) in enumerate(list(value.items())[:10])}}
+        if isinstance(value, (tuple, list)):
+            if len(value) > 10 and not all(isinstance(v, (int, float)) for v in value):
+                return {"unsupported": f"a {type(value).__name__} of {len(value)} items"}
+            if len(value) <= 10:
+                return {"seq": [self.encode(v, f"{key}.{i}", depth + 1) for i, v in enumerate(value)],
+                        "type": "tuple" if isinstance(value, tuple) else "list"}
+        if isinstance(value, str):
+            return {"str": _short(value)}
+        try:
+            arr = np.asarray(value)
+        except Exception as err:
+            return {"unsupported": _short(f"{type(value).__name__} ({type(err).__name__})")}
+        if arr.dtype.kind not in "biuf" or arr.size > MAX_ARRAY_ELEMENTS:
+            return {"unsupported": _short(f"{type(value).__name__} of dtype {arr.dtype}, size {arr.size}")}
+        self.arrays[key] = np.array(arr, copy=True)
+        return {"array": key}
+
+
+def _write(out: dict, encoder: Encoder) -> None:
+    # Atomic: a kill between the two replaces leaves an older but consistent pair.
+    _savez("probe_arrays.tmp.npz", **encoder.arrays)
+    _replace("probe_arrays.tmp.npz", "probe_arrays.npz")
+    with open("probe_output.tmp.json", "w") as fh:
+        fh.write(_dumps(out))
+    _replace("probe_output.tmp.json", "probe_output.json")
+
+
+def _own_calls(fn, case) -> list[str]:
+    """Names of the student's own Python functions (cell code) that one call runs."""
+    seen: set[str] = set()
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename.startswith("<cell"):
+            seen.add(frame.f_code.co_name)
+
+    _setprofile(profiler)
+    try:
+        _run_case(fn, case)
+    except BaseException:  # the verdict comes from the outputs; only the calls matter here
+        pass
+    finally:
+        _setprofile(None)
+    return sorted(seen)
+
+
+def main() -> int:
+    with open("probe_input.json") as fh:
+        spec = json.load(fh)
+    timeout = float(spec["call_timeout"])
+    signal.signal(signal.SIGALRM, _on_alarm)
+    out = {"setup_errors": [], "cell_errors": {}, "functions": {}, "tampering": []}
+    encoder = Encoder()
+    ns: dict = {"__name__": "__main__"}
+
+    for stmt in spec["setup"]:
+        try:
+            exec(compile(stmt, "<setup>", "exec"), ns)
+        except Exception as err:
+            out["setup_errors"].append(_short(f"{stmt}: {type(err).__name__}: {err}"))
+
+    for cell in spec["cells"]:
+        name = f"<cell-{cell['grade_id']}>"
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            exec(compile(_strip_magics(cell["source"]), name, "exec"), ns)
+        except CallTimeout:
+            out["cell_errors"][cell["grade_id"]] = f"the cell ran longer than {timeout:g} s"
+        except BaseException as err:  # SystemExit and KeyboardInterrupt from student code too
+            out["cell_errors"][cell["grade_id"]] = _short(f"{type(err).__name__}: {err}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    _write(out, encoder)
+
+    for fname in spec["functions"]:
+        record = {"defined": False, "outputs": [], "profile": None, "own_calls": [], "error": None}
+        out["functions"][fname] = record
+        fn = ns.get(fname)
+        if not callable(fn):
+            _write(out, encoder)
+            continue
+        record["defined"] = True
+        cases = _make_cases(fname, int(spec["seed"]))
+        started = time.monotonic()
+        for i, case in enumerate(cases):
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            try:
+                value = _run_case(fn, case)
+                record["outputs"].append({"ok": True, "value": encoder.encode(value, f"{fname}.{i}")})
+            except CallTimeout:
+                record["outputs"].append({"ok": False, "error": f"the call ran longer than {timeout:g} s"})
+            except BaseException as err:
+                record["outputs"].append({"ok": False, "error": _short(f"{type(err).__name__}: {err}")})
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            record["profile"] = _trace_profile(fn, fname, int(spec["seed"]))
+            record["own_calls"] = _own_calls(fn, cases[0])
+        except BaseException as err:
+            record["error"] = _short(f"tracing failed: {type(err).__name__}: {err}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if _gettrace() is not None or sys.settrace is not _settrace or sys.setprofile is not _setprofile:
+            out["tampering"].append(f"{fname} changed Python's tracing hooks")
+        changed = sorted(k for k, v in _grading_snapshot.items() if vars(_grading).get(k) is not v)
+        if changed:
+            out["tampering"].append(f"linclass.grading was modified ({', '.join(changed[:5])})")
+        record["seconds"] = time.monotonic() - started
+        _write(out, encoder)
+    out["finished"] = True
+    _write(out, encoder)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:
+        traceback.print_exc()
+        sys.exit(3)

@@ -1,0 +1,267 @@
+"""Read a submission safely and rebuild the notebook to grade from the source's structure.
+
+A student's notebook is never run as submitted. The notebook that is run takes every test
+cell and every read-only cell from the instructor's source notebook, and only the answer
+(solution) cells from the student, matched by nbgrader ``grade_id``. So a test cell that
+was edited, deleted, duplicated, retyped or stripped of its metadata changes nothing, and a
+cell the student added with grading metadata (a fake 100-point test) is dropped and flagged.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 50_000_000
+
+
+class InvalidNotebook(ValueError):
+    """The submission cannot be read as an nbformat 4 notebook; the message says why."""
+
+
+def nbgrader_meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def cell_kind(cell) -> str:
+    """One of "solution", "manual", "test", "task", "readonly", "plain"."""
+    meta = nbgrader_meta(cell)
+    if meta.get("task"):
+        return "task"
+    if meta.get("solution") and meta.get("grade"):
+        return "solution" if cell.get("cell_type") == "code" else "manual"
+    if meta.get("solution"):
+        return "solution"
+    if meta.get("grade"):
+        return "test"
+    if meta.get("locked"):
+        return "readonly"
+    return "plain"
+
+
+def read_notebook(path: Path):
+    """Read a notebook file strictly.
+
+    path: Path to a .ipynb file.
+    Returns an nbformat NotebookNode (version 4).
+    Raises InvalidNotebook with a plain-words reason: too large, not UTF-8, not JSON,
+    not nbformat 4, or without cells.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"the notebook is {size} bytes, more than the {MAX_NOTEBOOK_BYTES} allowed")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidNotebook(f"the file is not UTF-8 text (byte {err.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidNotebook(f"the file is not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict):
+        raise InvalidNotebook("the file is JSON but not a notebook (no top-level object)")
+    major = data.get("nbformat")
+    if major != 4:
+        raise InvalidNotebook(f"the notebook is nbformat {major}; only nbformat 4 is accepted "
+                              "(re-save it with Jupyter 4 or newer)")
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not cells:
+        raise InvalidNotebook("the notebook has no cells")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises several kinds for malformed cells
+        raise InvalidNotebook(f"the notebook is malformed ({type(err).__name__}: {str(err)[:200]})") from None
+    for cell in nb.cells:
+        if not isinstance(cell.get("source"), str):
+            raise InvalidNotebook("a cell's source is not text")
+    return nb
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()
+
+
+@dataclass
+class Rebuilt:
+    """The notebook to run, and what was found while building it.
+
+    notebook: NotebookNode, source structure with the student's answer cells.
+    answers: dict grade_id -> str, the student's answer cells (code and markdown).
+    answered: dict grade_id -> bool, False where the answer is missing or still the release's.
+    flags: list of str, findings a human should look at (tampering suspected).
+    notes: list of str, findings that change nothing but the student should know.
+    """
+    notebook: object
+    answers: dict = field(default_factory=dict)
+    answered: dict = field(default_factory=dict)
+    flags: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
+    """Rebuild the notebook to grade.
+
+    student_nb, source_nb, release_nb: NotebookNode (release_nb may be None; it supplies
+    the stub for a missing answer and tells an untouched answer from a written one).
+    """
+    release_cells = {}
+    if release_nb is not None:
+        for cell in release_nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if gid:
+                release_cells[gid] = cell
+    source_by_id = {}
+    for cell in source_nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid:
+            source_by_id[gid] = cell
+
+    flags, notes = [], []
+    student_by_id: dict[str, object] = {}
+    counts: dict[str, int] = {}
+    test_texts = {_digest(c.source): gid for gid, c in release_cells.items() if cell_kind(c) == "test"}
+    plain_texts = {_digest(c.source) for c in source_nb.cells if not nbgrader_meta(c).get("grade_id")}
+    extra_cells = 0
+    for cell in student_nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if not gid:
+            if cell.get("cell_type") == "code" and _digest(cell.source) in test_texts:
+                notes.append(f"test cell {test_texts[_digest(cell.source)]} lost its grading "
+                             "metadata; the original test was run instead")
+            elif (cell.get("cell_type") == "code" and cell.source.strip()
+                  and _digest(cell.source) not in plain_texts):
+                extra_cells += 1
+            continue
+        counts[gid] = counts.get(gid, 0) + 1
+        if gid not in source_by_id:
+            if nbgrader_meta(cell).get("grade"):
+                points = nbgrader_meta(cell).get("points")
+                flags.append(f"a cell claims to be graded ({gid!r}, {points} points) but is not in the "
+                             "assignment; it was dropped")
+            else:
+                notes.append(f"cell {gid!r} is not part of the assignment and was not run")
+            continue
+        if counts[gid] > 1:
+            continue
+        student_by_id[gid] = cell
+    for gid, n in counts.items():
+        if n > 1 and gid in source_by_id:
+            flags.append(f"graded cell {gid!r} appears {n} times; only the first copy was used")
+    if extra_cells:
+        notes.append(f"{extra_cells} code cell(s) you added were not run; only the answer cells are graded")
+
+    cells, answers, answered = [], {}, {}
+    for cell in source_nb.cells:
+        kind = cell_kind(cell)
+        gid = nbgrader_meta(cell).get("grade_id")
+        if kind in ("solution", "manual") and gid:
+            theirs = student_by_id.get(gid)
+            stub = release_cells.get(gid)
+            if theirs is not None and theirs.get("cell_type") != cell.get("cell_type"):
+                flags.append(f"answer cell {gid!r} was changed from {cell.cell_type} to "
+                             f"{theirs.cell_type}; its text was still used")
+            if theirs is None:
+                notes.append(f"answer cell {gid!r} is missing; it was graded as unanswered")
+            new = nbformat.from_dict(json.loads(json.dumps(cell)))
+            if cell.cell_type == "code":
+                new.outputs, new.execution_count = [], None
+            if theirs is not None:
+                text = theirs.source
+            elif stub is not None:
+                text = stub.source
+            else:
+                text = ("raise NotImplementedError('this answer cell is missing')"
+                        if cell.cell_type == "code" else "")
+            new.source = text
+            answers[gid] = text
+            answered[gid] = theirs is not None and (stub is None or _digest(text) != _digest(stub.source))
+            cells.append(new)
+            continue
+        if kind == "test" and gid:
+            theirs = student_by_id.get(gid)
+            if theirs is None:
+                notes.append(f"test cell {gid!r} was deleted; the original test was run")
+            else:
+                original = release_cells.get(gid, cell)
+                if theirs.get("cell_type") != cell.get("cell_type"):
+                    flags.append(f"test cell {gid!r} was retyped to {theirs.cell_type}; the original was run")
+                elif _digest(theirs.source) != _digest(original.source):
+                    flags.append(f"test cell {gid!r} was edited; the original test was run")
+                their_points = nbgrader_meta(theirs).get("points")
+                if their_points != nbgrader_meta(cell).get("points"):
+                    flags.append(f"test cell {gid!r} claims {their_points} points instead of "
+                                 f"{nbgrader_meta(cell).get('points')}; the original was used")
+        new = nbformat.from_dict(json.loads(json.dumps(cell)))
+        if new.cell_type == "code":
+            new.outputs, new.execution_count = [], None
+        cells.append(new)
+    out = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(source_nb.metadata)))
+    return Rebuilt(out, answers, answered, flags, notes)
+
+
+def graded_parts(source_nb) -> list[dict]:
+    """The graded parts of a source notebook, in order.
+
+    Returns a list of dicts {"grade_id", "points" (float), "kind": "test" | "manual"}.
+    """
+    parts = []
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        kind = cell_kind(cell)
+        if meta.get("grade_id") and kind in ("test", "manual", "task") or (
+                kind == "solution" and meta.get("grade")):
+            parts.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0) or 0),
+                          "kind": "test" if kind == "test" else "manual",
+                          "cell_type": cell.cell_type})
+    return parts
+
+
+def setup_imports(source_nb) -> list[str]:
+    """The import statements of the source notebook's non-answer code cells, in order.
+
+    The probe runs these before the student's answer cells so that names like np exist,
+    without running any data loading or training.
+    """
+    stmts = []
+    for cell in source_nb.cells:
+        if cell.cell_type != "code" or cell_kind(cell) in ("solution", "test"):
+            continue
+        text = "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l
+                         for l in cell.source.splitlines())
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                stmt = ast.unparse(node)
+                if stmt not in stmts:
+                    stmts.append(stmt)
+    return stmts
+
+
+def in_kernel_results(executed_nb, parts: list[dict]) -> dict[str, dict]:
+    """What the student's kernel reported per test cell.
+
+    executed_nb: the executed notebook read back from the sandbox (untrusted).
+    Returns grade_id -> {"passed": bool, "ran": bool, "error": str | None}.
+    """
+    wanted = {p["grade_id"] for p in parts if p["kind"] == "test"}
+    results = {}
+    for cell in executed_nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid not in wanted or cell.get("cell_type") != "code" or gid in results:
+            continue
+        outputs = cell.get("outputs", [])
+        error = next((o for o in outputs if o.get("output_type") == "error"), None)
+        ran = cell.get("execution_count") is not None or bool(outputs)
+        results[gid] = {"passed": ran and error is None, "ran": ran,
+                        "error": None if error is None else f"{error.get('ename')}"}
+    return results

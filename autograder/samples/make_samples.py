@@ -1,0 +1,366 @@
+"""Make the sample submissions in autograder/samples/ from the course's notebooks.
+
+    python -m autograder.samples.make_samples            # writes autograder/samples/submitted/
+
+Each sample is the student release (``assignments/<a>/<a>.ipynb``) with its answer cells
+filled in by student-style code: correct code, or correct code with one catalogued mistake
+(``autograder/bugs.py``). The samples are laid out like nbgrader's
+``submitted/<student>/<assignment>/<assignment>.ipynb``, and ``EXPECTED`` below is what
+grading them must give (tests/test_autograder_samples.py asserts it).
+
+``mini_course(dest)`` writes a tiny course with the same nbgrader structure as the real
+one (source with hidden tests, release made with nbgrader's own preprocessors); the tests
+and the grading benchmark use it to run in seconds.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+# ------------------------------------------------------------------ student-style code
+
+CODE = {
+    "svm_loss_naive": '''\
+def svm_loss_naive(W, X, y, reg):
+    dW = np.zeros(W.shape)
+    num_classes = W.shape[1]
+    num_train = X.shape[0]
+    loss = 0.0
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        correct_class_score = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct_class_score + 1
+            if margin > 0:
+                loss += margin
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    loss /= num_train
+    dW /= num_train
+    loss += reg * np.sum(W * W)
+    dW += 2 * reg * W
+    return loss, dW
+''',
+    "svm_loss_vectorized": '''\
+def svm_loss_vectorized(W, X, y, reg):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    correct = scores[np.arange(num_train), y][:, None]
+    margins = np.maximum(0, scores - correct + 1)
+    margins[np.arange(num_train), y] = 0
+    loss = margins.sum() / num_train
+    loss += reg * np.sum(W * W)
+    mask = (margins > 0).astype(X.dtype)
+    mask[np.arange(num_train), y] = -mask.sum(axis=1)
+    dW = X.T.dot(mask) / num_train
+    dW += 2 * reg * W
+    return loss, dW
+''',
+    "softmax_loss_naive": '''\
+def softmax_loss_naive(W, X, y, reg):
+    loss = 0.0
+    dW = np.zeros_like(W)
+    num_train = X.shape[0]
+    num_classes = W.shape[1]
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        scores -= np.max(scores)
+        exp_scores = np.exp(scores)
+        total = np.sum(exp_scores)
+        loss += np.log(total) - scores[y[i]]
+        for j in range(num_classes):
+            p = exp_scores[j] / total
+            dW[:, j] += (p - (j == y[i])) * X[i]
+    loss /= num_train
+    dW /= num_train
+    loss += reg * np.sum(W * W)
+    dW += 2 * reg * W
+    return loss, dW
+''',
+    "softmax_loss_vectorized": '''\
+def softmax_loss_vectorized(W, X, y, reg):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    scores -= scores.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    log_probs = scores - log_norm
+    loss = -log_probs[np.arange(num_train), y].sum() / num_train
+    loss += reg * np.sum(W * W)
+    dscores = np.exp(log_probs)
+    dscores[np.arange(num_train), y] -= 1
+    dW = X.T.dot(dscores) / num_train
+    dW += 2 * reg * W
+    return loss, dW
+''',
+    "sample_batch": '''\
+def sample_batch(X, y, batch_size, rng):
+    idx = rng.choice(X.shape[0], batch_size, replace=True)
+    return X[idx], y[idx]
+''',
+    "sgd_step": '''\
+def sgd_step(loss_fn, W, X_batch, y_batch, learning_rate, reg):
+    loss, dW = loss_fn(W, X_batch, y_batch, reg)
+    W = W - learning_rate * dW
+    return W, loss
+''',
+    "predict": '''\
+def predict(W, X):
+    return np.argmax(X.dot(W), axis=1)
+''',
+}
+
+# Each mistake is an edit of the correct code: (function, old text, new text).
+EDITS = {
+    "svm_counts_correct_class": ("svm_loss_naive", "            if j == y[i]:\n                continue\n", ""),
+    "forgot_divide_by_n": ("svm_loss_naive", "    loss /= num_train\n    dW /= num_train\n", ""),
+    "reg_half_convention": ("svm_loss_vectorized",
+                            "    loss += reg * np.sum(W * W)\n", "    loss += 0.5 * reg * np.sum(W * W)\n"),
+    "reg_half_convention_grad": ("svm_loss_vectorized", "    dW += 2 * reg * W\n", "    dW += reg * W\n"),
+    "reg_grad_missing_factor_2": ("svm_loss_naive", "    dW += 2 * reg * W\n", "    dW += reg * W\n"),
+    "svm_wrong_sign_correct_class": ("svm_loss_naive", "dW[:, y[i]] -= X[i]", "dW[:, y[i]] += X[i]"),
+    "no_regularization": ("svm_loss_vectorized", "    loss += reg * np.sum(W * W)\n", ""),
+    "no_regularization_grad": ("svm_loss_vectorized", "    dW += 2 * reg * W\n", ""),
+    "vectorized_calls_naive": ("svm_loss_vectorized", "    num_train = X.shape[0]\n",
+                               "    return svm_loss_naive(W, X, y, reg)\n    num_train = X.shape[0]\n"),
+    "softmax_no_max_subtraction": ("softmax_loss_vectorized",
+                                   "    scores -= scores.max(axis=1, keepdims=True)\n", ""),
+    "softmax_forgot_minus_one": ("softmax_loss_vectorized",
+                                 "    dscores[np.arange(num_train), y] -= 1\n", ""),
+    "softmax_wrong_axis": ("softmax_loss_vectorized",
+                           "    log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))\n",
+                           "    log_norm = np.log(np.exp(scores).sum(axis=0, keepdims=True))\n"),
+    "sgd_wrong_sign": ("sgd_step", "W - learning_rate * dW", "W + learning_rate * dW"),
+    "predict_argmin": ("predict", "np.argmax", "np.argmin"),
+}
+
+
+def buggy(function: str, *edit_names: str) -> str:
+    """The correct code of function with the named edits applied (each must apply)."""
+    code = CODE[function]
+    for name in edit_names:
+        fn, old, new = EDITS[name]
+        if fn != function:
+            raise ValueError(f"edit {name!r} is for {fn}, not {function}")
+        if old not in code:
+            raise ValueError(f"edit {name!r} does not apply to the code of {function}")
+        code = code.replace(old, new)
+    return code
+
+
+def _defined_functions(source: str) -> list[str]:
+    text = "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+
+def fill(release_nb, answers: dict[str, str]):
+    """A copy of the release with answer cells replaced by the given code.
+
+    answers: function name -> code defining it. A release cell defining several functions
+    gets the code of each one given (the others keep their stubs).
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(release_nb)))
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        names = _defined_functions(cell.source)
+        if not any(n in answers for n in names):
+            continue
+        # Keep the stubs' module-level lines (imports); redefine the written functions after.
+        cell.source = cell.source.rstrip() + "\n\n\n" + "\n\n".join(answers[n] for n in names if n in answers)
+    return nb
+
+
+def all_correct(functions) -> dict[str, str]:
+    return {f: CODE[f] for f in functions}
+
+
+def plan(assignment: str) -> dict[str, dict[str, str]]:
+    """student id -> {function: code} for one assignment's sample submissions."""
+    if assignment == "svm":
+        fns = ("svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict")
+        ok = all_correct(fns)
+        return {
+            "correct_student": ok,
+            "bug_counts_correct_class": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "svm_counts_correct_class")},
+            "bug_no_divide": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "forgot_divide_by_n")},
+            "bug_reg_factor2": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "reg_grad_missing_factor_2")},
+            "bug_wrong_sign": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "svm_wrong_sign_correct_class")},
+            "bug_half_convention": {**ok, "svm_loss_vectorized": buggy(
+                "svm_loss_vectorized", "reg_half_convention", "reg_half_convention_grad")},
+            "bug_calls_naive": {**ok, "svm_loss_vectorized": buggy("svm_loss_vectorized", "vectorized_calls_naive")},
+            "partly_correct": {"svm_loss_naive": CODE["svm_loss_naive"],
+                               "svm_loss_vectorized": buggy("svm_loss_vectorized", "no_regularization",
+                                                            "no_regularization_grad"),
+                               "sgd_step": buggy("sgd_step", "sgd_wrong_sign"),
+                               "predict": CODE["predict"]},
+        }
+    if assignment == "softmax":
+        fns = ("softmax_loss_naive", "softmax_loss_vectorized", "sample_batch", "sgd_step", "predict")
+        ok = all_correct(fns)
+        return {
+            "correct_student": ok,
+            "bug_no_max": {**ok, "softmax_loss_vectorized": buggy("softmax_loss_vectorized",
+                                                                  "softmax_no_max_subtraction")},
+            "bug_minus_one": {**ok, "softmax_loss_vectorized": buggy("softmax_loss_vectorized",
+                                                                     "softmax_forgot_minus_one")},
+            "bug_wrong_axis": {**ok, "softmax_loss_vectorized": buggy("softmax_loss_vectorized",
+                                                                      "softmax_wrong_axis")},
+            "partly_correct": {"softmax_loss_naive": CODE["softmax_loss_naive"],
+                               "sample_batch": CODE["sample_batch"],
+                               "predict": buggy("predict", "predict_argmin")},
+        }
+    raise ValueError(f"assignment must be 'svm' or 'softmax', got {assignment!r}")
+
+
+def write_submissions(release_path: Path, source_path: Path, assignment: str, dest: Path) -> list[Path]:
+    """Write one notebook per sample student under dest/<student>/<assignment>/.
+
+    Also writes the untouched release (student "untouched_release") and the instructor's
+    solution notebook (student "instructor_solution").
+    Returns the written paths.
+    """
+    release = nbformat.read(release_path, as_version=4)
+    written = []
+
+    def put(student, nb):
+        path = dest / student / assignment / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        written.append(path)
+
+    put("untouched_release", release)
+    solution = nbformat.read(source_path, as_version=4)
+    for cell in solution.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    put("instructor_solution", solution)
+    for student, answers in plan(assignment).items():
+        put(student, fill(release, answers))
+    return written
+
+
+# ------------------------------------------------------------------ the mini course
+
+def _cell(kind, source, grade_id=None, points=None, solution=False, grade=False, locked=False):
+    make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
+    if grade_id:
+        meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
+                "schema_version": 3}
+        if points is not None:
+            meta["points"] = points
+        cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def _solution_cell(function: str):
+    code = CODE[function]
+    head, body = code.split("\n", 1)
+    text = f"{head}\n    ### BEGIN SOLUTION\n{body.rstrip()}\n    ### END SOLUTION\n"
+    return _cell("code", text, grade_id=function, solution=True)
+
+
+def _test(grade_id, function, check, points, visible=""):
+    hidden = f"### BEGIN HIDDEN TESTS\n{check}\n### END HIDDEN TESTS\n"
+    return _cell("code", visible + hidden, grade_id=grade_id, points=points, grade=True, locked=True)
+
+
+def mini_source(assignment: str = "svm"):
+    """A small nbgrader source notebook with the real course's structure and grade ids."""
+    loss = "svm" if assignment == "svm" else "softmax"
+    naive, vec = f"{loss}_loss_naive", f"{loss}_loss_vectorized"
+    cells = [
+        _cell("markdown", f"# {assignment}: a short version for tests", grade_id="intro", locked=True),
+        _cell("code", "import numpy as np\nfrom linclass.grading import check_loss, check_vectorized, "
+              "check_function\nfrom linclass.data import get_cifar10_data", grade_id="setup", locked=True),
+        _cell("code", "data = get_cifar10_data(num_training=200, num_validation=50, num_test=50, num_dev=20)\n"
+              "print(data['X_dev'].shape)"),
+        _solution_cell(naive),
+        _test(f"{naive}_loss", naive, f"check_loss({naive}, '{naive}', seed=0, part='loss')", 2,
+              visible=f"W = 0.0001 * np.random.randn(3073, 10)\nloss, _ = {naive}(W, data['X_dev'], "
+              "data['y_dev'], 0.0)\nassert np.isfinite(loss)\n"),
+        _test(f"{naive}_grad", naive, f"check_loss({naive}, '{naive}', seed=0, part='grad')", 2),
+        _solution_cell(vec),
+        _test(f"{vec}_loss", vec, f"check_loss({vec}, '{vec}', seed=0, part='loss')", 1),
+        _test(f"{vec}_grad", vec, f"check_loss({vec}, '{vec}', seed=0, part='grad')", 1),
+        _test(f"{vec}_vectorized", vec, f"check_vectorized({vec}, '{vec}', seed=0)", 1),
+        _solution_cell("sample_batch"),
+        _test("sample_batch_correct", "sample_batch", "check_function(sample_batch, 'sample_batch', seed=0)", 1),
+        _solution_cell("sgd_step"),
+        _test("sgd_step_correct", "sgd_step", "check_function(sgd_step, 'sgd_step', seed=0)", 1),
+        _solution_cell("predict"),
+        _test("predict_correct", "predict", "check_function(predict, 'predict', seed=0)", 1),
+        _cell("markdown", "**Inline question:** why is the initial loss about what it is?",
+              grade_id="q_intro_text", locked=True),
+        _cell("markdown", "### BEGIN SOLUTION\nBecause every class scores about the same.\n### END SOLUTION",
+              grade_id="q_initial_loss", points=1, solution=True, grade=True),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def make_release(source_nb):
+    """The student version of a source notebook, made with nbgrader's own preprocessors."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
+
+    nb = nbformat.from_dict(json.loads(json.dumps(source_nb)))
+    resources = {"metadata": {"path": "."}}
+    for pre in (ClearSolutions(), ClearHiddenTests(), ClearOutput()):
+        nb, resources = pre.preprocess(nb, resources)
+    return nb
+
+
+def mini_course(dest: Path, assignments=("svm",)) -> tuple[Path, Path]:
+    """Write dest/source/<a>/<a>.ipynb and dest/release/<a>/<a>.ipynb; return both folders."""
+    dest = Path(dest)
+    for a in assignments:
+        src = mini_source(a)
+        for folder, nb in (("source", src), ("release", make_release(src))):
+            path = dest / folder / a / f"{a}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+    return dest / "source", dest / "release"
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default=str(ROOT / "solutions"), help="folder of source notebooks")
+    parser.add_argument("--release", default=str(ROOT / "assignments"), help="folder of release notebooks")
+    parser.add_argument("--dest", default=str(HERE / "submitted"), help="where to write the samples")
+    args = parser.parse_args(argv)
+    dest = Path(args.dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    count = 0
+    for a in ("svm", "softmax"):
+        release = Path(args.release) / a / f"{a}.ipynb"
+        source = Path(args.source) / a / f"{a}.ipynb"
+        if not release.exists() or not source.exists():
+            print(f"skipping {a}: {release} or {source} is missing", file=sys.stderr)
+            continue
+        count += len(write_submissions(release, source, a, dest))
+    print(f"wrote {count} sample submissions to {dest}")
+    return 0 if count else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
