@@ -229,3 +229,16 @@ def test_check_gradient_explicit_large_reg_and_bad_input():
         check_gradient(svm_loss_vectorized, W, X, y, reg=0.0, large_reg=-5.0)
     with pytest.raises(ValueError, match="gradient of shape"):
         check_gradient(lambda *a: (0.0, np.zeros(3)), W, X, y, reg=0.0)
+    with pytest.raises(ValueError, match="must return a tuple"):
+        check_gradient(lambda *a: None, W, X, y, reg=0.0)
+
+
+def test_check_gradient_result_as_plain_data():
+    import json
+
+    W, X, y = make_problem()
+    result = check_gradient(softmax_loss_vectorized, W, X, y, reg=0.5, num_checks=3, seed=0, large_reg=10.0)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["verdict"] == "good" and data["large_reg"] == 10.0
+    assert set(data["errors"]) == {"0.0", "0.5", "10.0"}
+    assert data["max_error"] == max(data["errors"].values())
