@@ -70,26 +70,21 @@ def _float_dtype(*arrays):
     training really runs in float32.
     """
     dtype = np.result_type(*arrays)
-    if np.issubdtype(dtype, np.floating):
-        return dtype
-    if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
-        return np.dtype(np.float64)
-    raise ValueError(f"expected real numbers, got dtype {dtype}; convert with .astype(np.float64)")
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 
-def _as_float_array(value, name, ndim, dtype=None):
+def _as_float_array(value, name, ndim):
+    """``value`` as an array of real numbers with ``ndim`` dimensions (no copy if possible)."""
     arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ) or np.issubdtype(arr.dtype, np.complexfloating):
+    is_real = (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+               or arr.dtype == np.bool_)
+    if not is_real:
         raise ValueError(
             f"{name} must be an array of real numbers, got dtype {arr.dtype}; "
             f"convert it with np.asarray({name}, dtype=np.float64)"
         )
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
-    if dtype is not None:
-        arr = arr.astype(dtype, copy=False)
     return arr
 
 
