@@ -90,7 +90,7 @@ def test_naive_matches_vectorized_float64(naive, vectorized, N, D, C, reg):
     assert dW_n.shape == dW_v.shape == W.shape
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), N=st.integers(1, 30), D=st.integers(1, 12),
        C=st.integers(2, 12), reg=st.floats(0, 10))
 def test_naive_matches_vectorized_random_shapes(seed, N, D, C, reg):
@@ -189,7 +189,7 @@ def test_svm_kink_gives_large_error_at_one_coordinate():
 
 # --- invariants -------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), N=st.integers(1, 20), C=st.integers(2, 10),
        scale=st.floats(0.01, 100))
 def test_losses_are_nonnegative(seed, N, C, scale):
@@ -203,7 +203,7 @@ def test_losses_are_nonnegative(seed, N, C, scale):
         assert loss_fn(W, X, y, 0.3)[0] >= 0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), N=st.integers(1, 20), C=st.integers(2, 10),
        delta=st.floats(0, 5), extra=st.floats(1e-6, 3))
 def test_svm_loss_is_zero_when_correct_class_wins_by_delta(seed, N, C, delta, extra):
@@ -224,7 +224,7 @@ def test_svm_loss_is_zero_when_correct_class_wins_by_delta(seed, N, C, delta, ex
     assert loss == 0.0 and not dW.any()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), N=st.integers(1, 20), C=st.integers(1, 10),
        shift=st.floats(-1e3, 1e3))
 def test_softmax_is_invariant_to_shifting_one_row(seed, N, C, shift):
@@ -240,7 +240,7 @@ def test_softmax_is_invariant_to_shifting_one_row(seed, N, C, shift):
     np.testing.assert_allclose(dscores2, dscores, rtol=1e-9, atol=1e-10)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), a=st.floats(0.01, 100), delta=st.floats(0, 5))
 def test_svm_loss_scales_with_scores_and_delta(seed, a, delta):
     """The hinge is positively homogeneous: L(a * s; a * delta) = a * L(s; delta)."""

@@ -64,7 +64,7 @@ def test_dtype_is_kept(reg_fn):
 
 # --- max norm ---------------------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), max_norm=st.floats(0.01, 10), scale=st.floats(0.01, 10),
        axis=st.sampled_from([0, 1, -1]))
 def test_max_norm_projection_properties(seed, max_norm, scale, axis):
