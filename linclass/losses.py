@@ -15,6 +15,14 @@ so the regularization gradient is ``2 * reg * W``. ``dW`` has the shape and
 dtype of ``W``: float32 inputs give a float32 loss and gradient, float64 inputs
 a float64 one.
 
+The losses always use L2, as in CS231n, so the graded signatures stay
+``(W, X, y, reg)``. To try another regularizer, call a loss with reg=0 and add
+``reg * R`` and ``reg * dR`` from ``linclass.regularizers``:
+
+    loss, dW = softmax_loss_vectorized(W, X, y, 0.0)
+    R, dR = l1(W)
+    loss, dW = loss + reg * R, dW + reg * dR
+
 The functions that start from class scores (``svm_loss_from_scores``,
 ``softmax_loss_from_scores``) return one loss per example and the gradient
 with respect to the scores, so the lecture's worked example can be computed

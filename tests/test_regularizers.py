@@ -106,3 +106,22 @@ def test_bad_input():
         max_norm_project(np.ones((2, 2)), float("inf"))
     with pytest.raises(ValueError, match="axis"):
         max_norm_project(np.ones((2, 2)), 1.0, axis=2)
+
+
+def test_swapping_the_regularizer_as_the_losses_module_describes():
+    """Loss with reg = 0 plus reg * R(W): with R = l2 it equals the built-in L2 loss."""
+    from linclass.losses import softmax_loss_vectorized
+
+    rng = np.random.default_rng(3)
+    W, X, y = 0.1 * rng.standard_normal((5, 4)), rng.standard_normal((9, 5)), rng.integers(0, 4, 9)
+    reg = 0.7
+    loss0, dW0 = softmax_loss_vectorized(W, X, y, 0.0)
+    R, dR = l2(W)
+    built_in = softmax_loss_vectorized(W, X, y, reg)
+    assert loss0 + reg * R == pytest.approx(built_in[0], rel=1e-12)
+    np.testing.assert_allclose(dW0 + reg * dR, built_in[1], rtol=1e-12)
+
+    W = weights_away_from_zero(3, (5, 4))
+    R, dR = l1(W)
+    numerical = eval_numerical_gradient(lambda w: softmax_loss_vectorized(w, X, y, 0.0)[0] + reg * l1(w)[0], W)
+    assert rel_error(softmax_loss_vectorized(W, X, y, 0.0)[1] + reg * dR, numerical) < 1e-7
