@@ -64,8 +64,8 @@ def rel_error(a, b):
     Inputs:
     - a, b: arrays of the same shape (or scalars), real numbers.
 
-    Returns a float >= 0 (at most 1 for same-sign entries, up to 1 in
-    general since |a - b| <= |a| + |b|). Entries where both a and b are 0
+    Returns a float in [0, 1], since |a - b| <= |a| + |b|; it is 1 when the
+    signs are opposite or exactly one of the two is 0. Entries where both a and b are 0
     agree exactly and count as 0, not as 0 / 0 = nan. NaN anywhere gives nan,
     so a broken gradient is never reported as matching.
     """
