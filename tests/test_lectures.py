@@ -1,0 +1,139 @@
+"""The lecture notebooks: committed clean, marked up as slides, and executable headless."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = ROOT / "lectures"
+NOTEBOOKS = sorted(LECTURES.glob("*.ipynb"))
+WALKTHROUGH = LECTURES / "walkthrough.ipynb"
+SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def execute(path, cwd):
+    """Run every cell of the notebook in a fresh kernel; return the executed notebook."""
+    nb = read(path)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def printed_text(nb):
+    """Everything the notebook printed or displayed as text or Markdown, joined."""
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type in ("display_data", "execute_result"):
+                parts.append(output.data.get("text/markdown", ""))
+                parts.append(output.data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def count_images(nb):
+    return sum("image/png" in output.get("data", {})
+               for cell in nb.cells for output in cell.get("outputs", []))
+
+
+def test_the_lecture_notebooks_exist():
+    assert WALKTHROUGH in NOTEBOOKS
+    assert LECTURES / "demo.ipynb" in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_with_outputs_cleared(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {index} has outputs; clear them"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_is_marked_up_for_slides(path):
+    cells = read(path).cells
+    assert cells[0].metadata["slideshow"]["slide_type"] == "slide"
+    for index, cell in enumerate(cells):
+        slide_type = cell.metadata.get("slideshow", {}).get("slide_type")
+        assert slide_type in SLIDE_TYPES, f"{path.name} cell {index}: slide_type {slide_type!r}"
+
+
+def test_walkthrough_follows_the_lecture_order():
+    headings = [line for cell in read(WALKTHROUGH).cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("## ")]
+    numbers = [int(m.group(1)) for h in headings if (m := re.match(r"## (\d)\.", h))]
+    assert numbers == list(range(1, 9))
+    titles = " ".join(headings)
+    for topic in ("Linear classifiers", "Class scores", "multiclass SVM", "regularization",
+                  "Softmax", "Softmax vs SVM", "Other loss functions", "interactive demo"):
+        assert topic in titles
+
+
+def test_walkthrough_converts_to_reveal_slides(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "slides", str(WALKTHROUGH),
+         "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "walkthrough.slides.html").read_text()
+    assert "reveal" in html.lower()
+    slides = sum(cell.metadata["slideshow"]["slide_type"] in ("slide", "subslide")
+                 for cell in read(WALKTHROUGH).cells)
+    assert html.count("<section") >= slides
+    assert 'class="fragment"' in html
+
+
+@pytest.mark.slow
+def test_walkthrough_executes_on_synthetic_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("LINCLASS_DATA_DIR", raising=False)
+    monkeypatch.setenv("LINCLASS_FAST", "1")
+    nb = execute(WALKTHROUGH, tmp_path)
+    text = printed_text(nb)
+    assert "synthetic stand-in data" in text
+    # The lecture's numbers, computed by the notebook.
+    assert "losses: [ 2.9  0.  12.9]   mean L = 5.27" in text
+    assert "= 6.3 + 6.6 = 12.9" in text
+    assert "losses: [ 3.9  1.  13.9]  mean: 6.27" in text
+    assert re.search(r"loss at a tiny random W: 9\.0\d\d   C - 1 = 9", text)
+    assert re.search(r"loss at a tiny random W: 2\.30\d\d   log\(C\) = log\(10\) = 2\.3026", text)
+    assert "L_i = -log(0.13) = 2.04" in text
+    assert "literal formula: nan" in text
+    assert "R(w1) = 1.0   R(w2) = 0.25" in text
+    assert " 2 x W: data loss 0.000" in text
+    assert count_images(nb) >= 7
+    last = nb.cells[-1].outputs[0]
+    assert "application/vnd.jupyter.widget-view+json" in last.data
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_walkthrough_executes_on_real_cifar10(tmp_path, monkeypatch, real_data_dir):
+    monkeypatch.setenv("LINCLASS_DATA_DIR", str(real_data_dir))
+    monkeypatch.setenv("LINCLASS_FAST", "1")
+    nb = execute(WALKTHROUGH, tmp_path)
+    text = printed_text(nb)
+    assert "synthetic" not in text
+    assert "CIFAR-10 from" in text
+    accuracy = float(re.search(r"validation accuracy ([\d.]+)%", text).group(1))
+    # A linear SVM after a few hundred SGD steps is far above the 10% of guessing.
+    assert accuracy > 25
+
+
+@pytest.mark.slow
+def test_demo_notebook_executes(tmp_path):
+    nb = execute(LECTURES / "demo.ipynb", tmp_path)
+    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    text = printed_text(nb)
+    error = float(re.search(r"numerical dW: ([\d.e+-]+)", text).group(1))
+    assert error < 1e-7
