@@ -158,7 +158,7 @@ def softmax_data_wrong_axis(W, X, y):
     """Bug: normalizes the probabilities over the examples (axis 0) instead of the classes."""
     n = X.shape[0]
     scores = X @ W
-    shifted = scores - scores.max(axis=0, keepdims=True)
+    shifted = scores - scores.max(axis=1, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
     loss = -logp[np.arange(n), y].sum() / n
     dscores = np.exp(logp)

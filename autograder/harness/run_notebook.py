@@ -24,8 +24,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 
 def _save(nb, path: str) -> None:
+    # Plain JSON, no schema validation: this runs after every cell and must stay cheap.
     tmp = path + ".tmp"
-    nbformat.write(nb, tmp)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(nb, fh)
     os.replace(tmp, path)
 
 
@@ -46,7 +48,7 @@ def main(argv: list[str]) -> int:
         _save(nb, dest)
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=False, record_timing=False,
+                            interrupt_on_timeout=False, record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": os.getcwd()}},
                             on_cell_executed=after_cell)
     _status("running")

@@ -1,0 +1,171 @@
+"""The bug catalogue and the out-of-kernel verdicts, without a sandbox (fast).
+
+A probe record is made here exactly as the sandboxed probe makes it (the harness's own
+encoder, then the grader's decoder), from student-style code in autograder/samples.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+
+import numpy as np
+import pytest
+
+from autograder import bugs
+from autograder.samples import make_samples as ms
+from autograder.verify import function_of, load_probe, part_check, verify_function
+from linclass import grading, losses
+
+SEED = 7
+
+
+def _harness():
+    spec = importlib.util.spec_from_file_location("probe_harness", ms.ROOT / "autograder" / "harness" / "probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+HARNESS = _harness()
+
+
+def probe_record(name: str, code: str | None, extra: str = ""):
+    """Run code the way the probe does and return the grader's decoded record for name."""
+    ns = {"np": np}
+    if code is not None:
+        exec(compile(extra + code, f"<cell-{name}>", "exec"), ns)
+    enc = HARNESS.Encoder()
+    rec = {"defined": callable(ns.get(name)), "outputs": [], "profile": None, "own_calls": []}
+    if rec["defined"]:
+        fn = ns[name]
+        cases = grading.make_cases(name, SEED)
+        for i, case in enumerate(cases):
+            try:
+                rec["outputs"].append({"ok": True, "value": enc.encode(grading.run_case(fn, case), f"{name}.{i}")})
+            except Exception as err:
+                rec["outputs"].append({"ok": False, "error": f"{type(err).__name__}: {err}"})
+        rec["profile"] = grading.trace_profile(fn, name, SEED)
+        rec["own_calls"] = HARNESS._own_calls(fn, cases[0])
+    buf = io.BytesIO()
+    np.savez(buf, **enc.arrays)
+    out = load_probe(json.dumps({"functions": {name: rec}}).encode(), buf.getvalue())
+    return out["functions"][name]
+
+
+@pytest.mark.parametrize("name", grading.LOSS_FUNCTIONS)
+def test_reference_variant_equals_linclass(name):
+    # The catalogue's correct pair is the reference: otherwise every bug name is suspect.
+    (no_bugs, fn), *_ = bugs.loss_variants(name)
+    assert no_bugs == ()
+    ref = getattr(losses, name)
+    for case in grading.make_cases(name, SEED):
+        args = case["inputs"].values()
+        assert bugs.outputs_match(fn(*args), ref(*[a.copy() if hasattr(a, "copy") else a for a in args]))
+
+
+@pytest.mark.parametrize("name", grading.LOSS_FUNCTIONS)
+def test_every_variant_differs_from_the_reference_on_the_probe_cases(name):
+    (_, correct), *variants = list(bugs.loss_variants(name))
+    cases = grading.make_cases(name, SEED)
+    for found, fn in variants:
+        differs = any(not bugs.outputs_match(fn(*c["inputs"].values()), correct(*c["inputs"].values()))
+                      for c in cases)
+        # log(p) with max-subtraction only fails on huge gaps, which the cases avoid on purpose.
+        if [b.key for b in found] == ["softmax_log_of_underflowing_p"]:
+            continue
+        assert differs, f"{[b.key for b in found]} cannot be told apart from the reference"
+
+
+def test_outputs_match_rules():
+    assert bugs.outputs_match((1.0, np.ones(3)), (1.0 + 1e-9, np.ones(3)))
+    assert not bugs.outputs_match((1.0, np.ones(3)), (1.1, np.ones(3)))
+    assert not bugs.outputs_match(np.ones(3), np.ones(4))
+    assert bugs.outputs_match((np.nan, np.ones(2)), (np.inf, np.ones(2)))
+    assert not bugs.outputs_match(np.array([np.nan]), np.array([1.0]))
+    assert not bugs.outputs_match((1.0, 2.0), 1.0)
+
+
+SVM_CASES = [
+    ("svm_loss_naive", "svm_counts_correct_class", ("svm_counts_correct_class",), ["loss"]),
+    ("svm_loss_naive", "forgot_divide_by_n", ("forgot_divide_by_n",), ["loss", "grad"]),
+    ("svm_loss_naive", "reg_grad_missing_factor_2", ("reg_grad_missing_factor_2",), ["grad"]),
+    ("svm_loss_naive", "svm_wrong_sign_correct_class", ("svm_wrong_sign_correct_class",), ["grad"]),
+    ("svm_loss_vectorized", ("reg_half_convention", "reg_half_convention_grad"), ("reg_half_convention",),
+     ["loss", "grad"]),
+    ("svm_loss_vectorized", ("no_regularization", "no_regularization_grad"), ("no_regularization",),
+     ["loss", "grad"]),
+    ("svm_loss_vectorized", "no_regularization_grad", ("reg_grad_missing",), ["grad"]),
+    ("softmax_loss_vectorized", "softmax_no_max_subtraction", ("softmax_no_max_subtraction",), ["loss", "grad"]),
+    ("softmax_loss_vectorized", "softmax_forgot_minus_one", ("softmax_forgot_minus_one",), ["grad"]),
+    ("softmax_loss_vectorized", "softmax_wrong_axis", ("softmax_wrong_axis",), ["loss", "grad"]),
+    ("sgd_step", "sgd_wrong_sign", ("sgd_wrong_sign",), ["all"]),
+    ("predict", "predict_argmin", ("predict_argmin",), ["all"]),
+]
+
+
+@pytest.mark.parametrize("name,edits,expected,failing", SVM_CASES)
+def test_student_bug_is_named(name, edits, expected, failing):
+    edits = (edits,) if isinstance(edits, str) else edits
+    v = verify_function(name, probe_record(name, ms.buggy(name, *edits)), SEED)
+    assert tuple(b.key for b in v.bugs) == expected
+    for check in ("loss", "grad", "all"):
+        if check in v.checks:
+            assert v.checks[check][0] == (check not in failing and check != "all"), (check, v.checks[check])
+
+
+@pytest.mark.parametrize("name", grading.GRADED_FUNCTIONS)
+def test_correct_code_passes_every_check(name):
+    v = verify_function(name, probe_record(name, ms.CODE[name]), SEED)
+    assert v.bugs == ()
+    checks = {k: ok for k, (ok, _) in v.checks.items() if k != "vectorized" or "vectorized" in name}
+    assert all(checks.values()), v.checks
+
+
+def test_naive_loop_is_not_vectorized():
+    # The naive code under the vectorized name: correct values, but it loops over examples.
+    code = ms.CODE["svm_loss_naive"].replace("def svm_loss_naive", "def svm_loss_vectorized")
+    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    assert v.checks["all"][0] and not v.checks["vectorized"][0]
+    assert [b.key for b in v.bugs] == ["vectorized_has_loop"]
+
+
+def test_vectorized_calling_naive_is_named():
+    code = ms.buggy("svm_loss_vectorized", "vectorized_calls_naive")
+    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code,
+                                                            extra=ms.CODE["svm_loss_naive"]), SEED)
+    assert v.checks["loss"][0] and not v.checks["vectorized"][0]
+    assert [b.key for b in v.bugs] == ["vectorized_calls_naive"]
+
+
+def test_calling_the_reference_earns_nothing():
+    code = ("from linclass.losses import svm_loss_vectorized as _ref\n"
+            "def svm_loss_vectorized(W, X, y, reg):\n    return _ref(W, X, y, reg)\n")
+    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    assert v.calls_reference
+    assert not any(ok for ok, _ in v.checks.values())
+    assert [b.key for b in v.bugs] == ["calls_reference"]
+
+
+def test_stub_and_missing_functions():
+    stub = "def predict(W, X):\n    raise NotImplementedError()\n"
+    v = verify_function("predict", probe_record("predict", stub), SEED)
+    assert [b.key for b in v.bugs] == ["not_written"]
+    v = verify_function("predict", probe_record("predict", None), SEED)
+    assert not v.defined and [b.key for b in v.bugs] == ["not_defined"]
+    v = verify_function("predict", None, SEED)
+    assert not any(ok for ok, _ in v.checks.values())
+
+
+def test_two_bugs_in_one_function_are_both_named():
+    code = ms.buggy("svm_loss_naive", "forgot_divide_by_n", "reg_grad_missing_factor_2")
+    v = verify_function("svm_loss_naive", probe_record("svm_loss_naive", code), SEED)
+    assert {b.key for b in v.bugs} == {"forgot_divide_by_n", "reg_grad_missing_factor_2"}
+
+
+def test_grade_id_mapping():
+    assert function_of("svm_loss_vectorized_grad") == ("svm_loss_vectorized", "grad")
+    assert function_of("sgd_step_correct") == ("sgd_step", "correct")
+    assert function_of("q_kink") == (None, "q_kink")
+    assert [part_check(p) for p in ("loss", "grad", "vectorized", "speed", "correct")] == \
+        ["loss", "grad", "vectorized", "vectorized", "all"]
