@@ -751,8 +751,9 @@ class LinearClassifierDemo:
         # Everything that changes between frames is "animated": the full draw that makes the
         # cached background skips it, and each frame pastes the background and draws only these
         # artists. Redrawing the tick labels every frame would cost most of the 50 ms budget.
+        # interpolation="none" lets Agg draw the grid unresampled: half the cost of "nearest".
         self.plane_artist = ax.imshow(np.zeros((2, 2, 3)), extent=(-e, e, -e, e), origin="lower",
-                                      interpolation="nearest", animated=True)
+                                      interpolation="none", animated=True)
         self.line_artists = [ax.plot([], [], color=CLASS_COLORS[k], lw=2, animated=True)[0]
                              for k in range(3)]
         self.ring_artist = ax.scatter([], [], s=220, facecolors="none", edgecolors="k",
