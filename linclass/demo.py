@@ -398,7 +398,7 @@ class LinearClassifierDemo:
                                           button_style="primary")
         self.start_button = widgets.Button(description="Start", tooltip="start or stop repeated updates",
                                            button_style="success")
-        wide = widgets.Layout(width="170px")
+        wide = widgets.Layout(width="auto")
         self.randomize_params_button = widgets.Button(description="Randomize parameters", layout=wide)
         self.randomize_points_button = widgets.Button(description="Randomize points", layout=wide)
         self.minibatch_box = widgets.Checkbox(value=False, description="minibatch", indent=False,

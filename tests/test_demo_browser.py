@@ -137,13 +137,31 @@ def test_demo_step_changes_the_loss_in_chromium(jupyterlab, tmp_path):
                 "before => document.querySelector('.linclass-loss').innerText !== before",
                 arg=before)
             after = loss.inner_text()
+
+            # Start runs updates as an asyncio task in the kernel: the loss keeps changing
+            # while the notebook stays responsive, and Stop ends it.
+            start = page.locator("button.linclass-start")
+            start.click()
+            seen = {after}
+            for _ in range(3):
+                page.wait_for_function(
+                    "seen => !seen.includes(document.querySelector('.linclass-loss').innerText)",
+                    arg=sorted(seen))
+                seen.add(loss.inner_text())
+            page.wait_for_function("document.querySelector('button.linclass-start')"
+                                   ".innerText.includes('Stop')")
+            start.click()
+            page.wait_for_function("document.querySelector('button.linclass-start')"
+                                   ".innerText.includes('Start')")
             # The pictures arrive in their own messages just after the text; let them land.
             page.wait_for_timeout(2000)
+            page.locator(".linclass-loss").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "demo_browser.png"), full_page=True)
         finally:
             context.close()
 
     assert "total" in before and after != before
+    assert len(seen) == 4
     total_before = float(before.split("total")[-1].split()[0])
     total_after = float(after.split("total")[-1].split()[0])
     # The default step size is small, so one update lowers the total loss.
