@@ -651,10 +651,13 @@ class LinearClassifierDemo:
     def _on_param_edit(self, change):
         if self._syncing:
             return
-        for k in range(3):
-            for row, name in enumerate(("w0", "w1")):
-                self.W[row, k] = float(self.value_boxes[(name, k)].value)
-            self.b[k] = float(self.value_boxes[("b", k)].value)
+        # Only the edited entry changes: the boxes show rounded values of the others.
+        for (name, k), box in self.value_boxes.items():
+            if box is change["owner"]:
+                if name == "b":
+                    self.b[k] = float(change["new"])
+                else:
+                    self.W[int(name[1]), k] = float(change["new"])
         self.refresh()
 
     def _on_setting(self, change):

@@ -276,10 +276,17 @@ def test_reg_slider_sets_the_regularization(widget):
 
 
 def test_editing_a_weight_box_changes_w(widget):
+    widget.lr_slider.value = 0.0123
+    widget.step_button.click()          # W now has more digits than the boxes show
+    before = widget.state
     widget.value_boxes[("w0", 2)].value = -1.5
     widget.value_boxes[("b", 0)].value = 0.25
     state = widget.state
     assert state["W"][0, 2] == -1.5 and state["b"][0] == 0.25
+    expected_W, expected_b = before["W"].copy(), before["b"].copy()
+    expected_W[0, 2], expected_b[0] = -1.5, 0.25
+    np.testing.assert_array_equal(state["W"], expected_W)
+    np.testing.assert_array_equal(state["b"], expected_b)
     assert state["total_loss"] == expected_loss(state).total
 
 
