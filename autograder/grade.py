@@ -149,6 +149,9 @@ def ensure_data(config: GradeConfig) -> Path:
 
         tmp = Path(tempfile.mkdtemp(prefix="synthetic-", dir=config.work_dir))
         write_synthetic_cifar10(tmp)
+        # Readable by the sandbox's unprivileged user id (mkdtemp makes the folder private).
+        for path in [tmp, *tmp.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         try:
             tmp.rename(dest)
         except OSError:  # another worker won the race; its copy is the same

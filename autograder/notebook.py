@@ -126,7 +126,8 @@ def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
     flags, notes = [], []
     student_by_id: dict[str, object] = {}
     counts: dict[str, int] = {}
-    test_texts = {_digest(c.source): gid for gid, c in release_cells.items() if cell_kind(c) == "test"}
+    test_texts = {_digest(c.source): gid for gid, c in release_cells.items()
+                  if cell_kind(c) == "test" and c.source.strip()}
     plain_texts = {_digest(c.source) for c in source_nb.cells if not nbgrader_meta(c).get("grade_id")}
     extra_cells = 0
     for cell in student_nb.cells:
