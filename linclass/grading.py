@@ -46,12 +46,15 @@ module has three layers:
        check_not_reference(fn, "svm_loss_vectorized")
        check_function(fn, "sample_batch", seed=0)     # also "sgd_step", "predict"
 
+   ``with quiet():`` silences warnings around the visible tests' own calls.
+
    Numpy warnings raised by the student's code are silenced inside the checks: nbgrader
    counts any text on stderr as a failed test, and a harmless overflow warning from a
    correct answer must not cost points.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import sysconfig
 import warnings
@@ -567,6 +570,18 @@ def judge_vectorized(profile: dict) -> tuple[bool, str]:
 
 
 # ---------------------------------------------------------------- in-kernel checks
+
+@contextlib.contextmanager
+def quiet():
+    """Silence Python and numpy warnings inside a test cell.
+
+    nbgrader scores a test cell 0 when anything reaches stderr, so the visible tests run
+    the student's code inside ``with grading.quiet():``.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
 
 def _run_checks(fn, function_name, seed, part):
     for case in make_cases(function_name, seed):
