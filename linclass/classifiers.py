@@ -1,0 +1,355 @@
+"""Linear classifiers trained with minibatch stochastic gradient descent (CS231n style).
+
+    from linclass.classifiers import LinearSVM
+    svm = LinearSVM()
+    history = svm.train(X_train, y_train, learning_rate=1e-7, reg=2.5e4, num_iters=1500)
+    print(svm.accuracy(X_val, y_val))
+
+A linear classifier computes class scores s = x @ W for an image x (a row with the bias 1
+appended) and predicts the class with the highest score. Training lowers a loss on W:
+``LinearSVM`` uses the multiclass hinge loss, ``Softmax`` the cross-entropy loss, both
+the vectorized versions from ``linclass.losses``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LinearClassifier", "LinearSVM", "Softmax", "SAMPLING_MODES"]
+
+# How train() draws its minibatches:
+# - "replacement": every step draws batch_size row indices at random with replacement and
+#   copies those rows (X[idx]), exactly as in the CS231n assignment.
+# - "epoch": the rows are shuffled once (one copy of X), then every epoch walks through
+#   contiguous slices of that copy in a new random order, starting at a random offset.
+#   No copy per step, so each step only reads its batch: this is the fast mode.
+SAMPLING_MODES = ("replacement", "epoch")
+
+_FORMAT_VERSION = 1
+
+
+def _positive_int(value, name, minimum=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _real(value, name, minimum=None, strictly=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (strictly and value == minimum)):
+        relation = ">" if strictly else ">="
+        raise ValueError(f"{name} must be {relation} {minimum}, got {value}")
+    return value
+
+
+def _check_X(X, D=None, name="X"):
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, D), got shape {X.shape}; "
+                         f"flatten images with {name}.reshape(len({name}), -1)")
+    if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        raise ValueError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no rows; it needs at least one example")
+    if D is not None and X.shape[1] != D:
+        raise ValueError(f"{name} has {X.shape[1]} columns but W has {D} rows; "
+                         f"did you forget (or add twice) the bias column?")
+    return X
+
+
+def _check_y(y, N, name="y"):
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name} must be an integer array of shape (N,), got dtype {y.dtype} "
+                         f"and shape {y.shape}; convert with {name}.astype(int)")
+    if y.shape[0] != N:
+        raise ValueError(f"{name} has {y.shape[0]} labels but X has {N} rows; they must match")
+    if y.min() < 0:
+        raise ValueError(f"{name} must hold labels >= 0, found {y.min()}")
+    return y
+
+
+class LinearClassifier:
+    """A linear classifier s = X @ W trained by minibatch SGD on a loss function.
+
+    Attributes:
+    - W: array of shape (D, C) in the training data's float dtype, or None before
+      training.
+    - loss_fn: callable loss_fn(W, X, y, reg) -> (loss, dW), or None in the subclasses,
+      which use their own loss.
+    """
+
+    def __init__(self, loss_fn=None):
+        if loss_fn is not None and not callable(loss_fn):
+            raise ValueError(f"loss_fn must be a function loss_fn(W, X, y, reg) -> (loss, dW), got {loss_fn!r}")
+        self.loss_fn = loss_fn
+        self.W = None
+
+    # -- the loss --------------------------------------------------------------------
+    def loss(self, X_batch, y_batch, reg):
+        """Loss and gradient on a minibatch.
+
+        Inputs:
+        - X_batch: array of shape (B, D); y_batch: int array of shape (B,); reg: float >= 0.
+
+        Returns (loss float, dW array of shape (D, C)).
+        """
+        if self.loss_fn is None:
+            raise ValueError("LinearClassifier needs a loss: pass loss_fn=..., or use LinearSVM or Softmax")
+        return self.loss_fn(self.W, X_batch, y_batch, reg)
+
+    def _block_loss(self):
+        """The loss of one batch without input checks, on Wt = W.T, or None.
+
+        Returns a function f(Wt (C, D), X_batch (B, D), y_batch (B,)) ->
+        (sum of the data losses, gradient of that sum with respect to Wt (C, D)).
+        """
+        return None
+
+    # -- training --------------------------------------------------------------------
+    def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=None,
+              lr_decay=1.0, decay_every=None, max_norm=None, momentum=0.0, sampling="replacement",
+              verbose=False, progress=False):
+        """Train W by minibatch stochastic gradient descent.
+
+        Inputs:
+        - X: array of shape (N, D), float32 or float64 (W gets X's dtype; ints become float64).
+        - y: int array of shape (N,), labels in [0, C); C = max(y) + 1 when W is new.
+        - learning_rate: float > 0, the step size.
+        - reg: float >= 0, the L2 regularization strength.
+        - num_iters: int >= 1, number of SGD steps.
+        - batch_size: int >= 1, examples per step.
+        - seed: int or None, seeds the initialization of W and the batch sampling.
+        - lr_decay: float in (0, 1]; the learning rate is multiplied by it every
+          decay_every steps (default: once per epoch, N / batch_size steps).
+        - max_norm: float > 0 or None; after every step each class column of W is projected
+          back onto the ball of that L2 norm (max-norm regularization).
+        - momentum: float in [0, 1); 0 is plain SGD. With momentum the step follows a
+          running average of the gradients: v = momentum * v - lr * dW; W += v.
+        - sampling: "replacement" (CS231n: random rows with replacement each step) or
+          "epoch" (one shuffled copy of X, then contiguous batches; faster). See
+          SAMPLING_MODES in this module. With "epoch", LinearSVM and Softmax compute the
+          loss with the kernel of linclass.fast (same values, no per-step input checks);
+          with "replacement" they call the vectorized losses of linclass.losses.
+        - verbose: bool, print the loss every 100 steps.
+        - progress: bool, show a tqdm progress bar.
+
+        Returns loss_history: list of num_iters floats, the minibatch loss at each step.
+
+        W is initialized to 0.001 * randn(D, C) when it is None or has the wrong shape;
+        otherwise training continues from the current W.
+        """
+        X = _check_X(X)
+        N, D = X.shape
+        y = _check_y(y, N)
+        learning_rate = _real(learning_rate, "learning_rate", 0.0, strictly=True)
+        reg = _real(reg, "reg", 0.0)
+        num_iters = _positive_int(num_iters, "num_iters")
+        batch_size = _positive_int(batch_size, "batch_size")
+        lr_decay = _real(lr_decay, "lr_decay", 0.0, strictly=True)
+        if lr_decay > 1:
+            raise ValueError(f"lr_decay must be in (0, 1] (1 means no decay), got {lr_decay}")
+        if decay_every is None:
+            decay_every = max(1, N // batch_size)
+        decay_every = _positive_int(decay_every, "decay_every")
+        if max_norm is not None:
+            max_norm = _real(max_norm, "max_norm", 0.0, strictly=True)
+        momentum = _real(momentum, "momentum", 0.0)
+        if momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if sampling not in SAMPLING_MODES:
+            raise ValueError(f"sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+        if sampling == "epoch" and batch_size > N:
+            raise ValueError(f"batch_size ({batch_size}) must be <= N ({N}) with sampling='epoch'")
+
+        rng = np.random.default_rng(seed)
+        num_classes = int(y.max()) + 1
+        if self.W is None or self.W.shape[0] != D or self.W.shape[1] < num_classes:
+            self.W = (0.001 * rng.standard_normal((D, num_classes))).astype(X.dtype)
+        else:
+            self.W = self.W.astype(X.dtype, copy=False)
+        if y.max() >= self.W.shape[1]:
+            raise ValueError(f"y holds label {y.max()} but W has only {self.W.shape[1]} classes")
+
+        batches = self._batches(X, y, batch_size, sampling, rng)
+        # With sampling="epoch" the built-in losses skip the per-step input checks (the
+        # data was checked once above) and use the same kernel as linclass.fast.
+        block_loss = self._block_loss() if sampling == "epoch" else None
+        if max_norm is not None:
+            from linclass.regularizers import max_norm_project
+
+        dtype = X.dtype.type
+        lr = learning_rate
+        velocity = None
+        history = []
+        steps = range(num_iters)
+        if progress:
+            from tqdm.auto import tqdm
+            steps = tqdm(steps, desc=f"training {type(self).__name__}", unit="step")
+        # The fast loss works on Wt = W.T (C, D): both products of a step then read the
+        # batch row by row, which suits a row-major X. The checked loss works on W.
+        Wt = np.ascontiguousarray(self.W.T) if block_loss is not None else None
+        for it in steps:
+            X_batch, y_batch = next(batches)
+            if block_loss is not None:
+                data_loss, grad = block_loss(Wt, X_batch, y_batch)
+                B = X_batch.shape[0]
+                loss = data_loss / B + reg * float(np.sum(Wt * Wt))
+                grad *= dtype(1.0 / B)
+                grad += dtype(2.0 * reg) * Wt
+                target = Wt
+            else:
+                loss, grad = self.loss(X_batch, y_batch, reg)
+                target = self.W
+            if momentum:
+                velocity = np.zeros_like(target) if velocity is None else velocity
+                velocity *= dtype(momentum)
+                velocity -= dtype(lr) * grad
+                target += velocity
+            else:
+                target -= dtype(lr) * grad
+            if max_norm is not None:
+                target[...] = max_norm_project(target, max_norm, axis=1 if target is Wt else 0)
+            history.append(float(loss))
+            if verbose and it % 100 == 0:
+                print(f"iteration {it} / {num_iters}: loss {float(loss):f}")
+            if (it + 1) % decay_every == 0:
+                lr *= lr_decay
+        if Wt is not None:
+            self.W = np.ascontiguousarray(Wt.T)
+        return history
+
+    @staticmethod
+    def _batches(X, y, batch_size, sampling, rng):
+        """Endless generator of (X_batch (B, D), y_batch (B,)) for the chosen sampling."""
+        N = X.shape[0]
+        if sampling == "replacement":
+            while True:
+                idx = rng.choice(N, batch_size, replace=True)
+                yield X[idx], y[idx]
+        order = rng.permutation(N)
+        X_shuffled, y_shuffled = X[order], y[order]
+        while True:
+            # A random offset changes which rows share a batch from one epoch to the next.
+            offset = int(rng.integers(0, batch_size))
+            starts = np.arange(offset, N - batch_size + 1, batch_size)
+            rng.shuffle(starts)
+            for s in starts:
+                yield X_shuffled[s:s + batch_size], y_shuffled[s:s + batch_size]
+
+    # -- using the model ---------------------------------------------------------------
+    def _trained_W(self):
+        if self.W is None:
+            raise ValueError(f"this {type(self).__name__} has no weights yet: call train() or load() first")
+        return self.W
+
+    def scores(self, X):
+        """Class scores. X: array of shape (N, D). Returns array of shape (N, C)."""
+        W = self._trained_W()
+        X = _check_X(X, W.shape[0])
+        return X @ W
+
+    def predict(self, X):
+        """Predicted labels. X: array of shape (N, D). Returns int64 array of shape (N,)."""
+        return np.argmax(self.scores(X), axis=1).astype(np.int64)
+
+    def accuracy(self, X, y):
+        """Fraction of correct predictions. X: (N, D), y: int array (N,). Returns a float."""
+        X = _check_X(X)
+        y = _check_y(y, X.shape[0])
+        return float(np.mean(self.predict(X) == y))
+
+    # -- saving ----------------------------------------------------------------------
+    def save(self, path):
+        """Save W and the class name to an .npz file.
+
+        Inputs:
+        - path: str or Path; numpy adds ".npz" when the name has no extension.
+
+        A custom loss_fn is not saved: a loaded plain LinearClassifier predicts, but
+        needs loss_fn set before it can train again.
+        """
+        W = self._trained_W()
+        np.savez(path, W=W, class_name=np.array(type(self).__name__),
+                 format_version=np.array(_FORMAT_VERSION))
+
+    @classmethod
+    def load(cls, path):
+        """Load a classifier saved with save(), as the class it was saved from.
+
+        Inputs:
+        - path: str or Path of an .npz file written by save().
+
+        Returns a LinearClassifier, LinearSVM or Softmax with W restored (dtype kept).
+        Raises FileNotFoundError for a missing file and ValueError for a file that is not
+        a saved classifier (corrupt, or written by something else).
+        """
+        path = Path(path)
+        if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+            path = path.with_name(path.name + ".npz")
+        if not path.exists():
+            raise FileNotFoundError(f"no saved classifier at {path}; check the path (save() adds .npz)")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                W = data["W"]
+                class_name = str(data["class_name"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(f"{path} is not a classifier saved by LinearClassifier.save ({exc})") from exc
+        known = {k.__name__: k for k in (LinearClassifier, *_all_subclasses(LinearClassifier))}
+        if class_name not in known:
+            raise ValueError(f"{path} holds a {class_name!r}, not one of {sorted(known)}")
+        if W.ndim != 2 or not np.issubdtype(W.dtype, np.floating):
+            raise ValueError(f"{path} holds W of shape {W.shape} and dtype {W.dtype}, expected a 2-D float array")
+        model = known[class_name]()
+        model.W = W
+        return model
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+class LinearSVM(LinearClassifier):
+    """A linear classifier trained with the multiclass SVM (hinge) loss, delta = 1."""
+
+    def __init__(self):
+        super().__init__(loss_fn=None)
+
+    def loss(self, X_batch, y_batch, reg):
+        """SVM loss and gradient; see linclass.losses.svm_loss_vectorized."""
+        from linclass.losses import svm_loss_vectorized
+        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+    def _block_loss(self):
+        from linclass.fast import _svm_block
+        return lambda Wt, Xb, yb: _svm_block(Wt, Xb, yb, 1.0)
+
+
+class Softmax(LinearClassifier):
+    """A linear classifier trained with the softmax (cross-entropy) loss."""
+
+    def __init__(self):
+        super().__init__(loss_fn=None)
+
+    def loss(self, X_batch, y_batch, reg):
+        """Softmax loss and gradient; see linclass.losses.softmax_loss_vectorized."""
+        from linclass.losses import softmax_loss_vectorized
+        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+    def _block_loss(self):
+        from linclass.fast import _softmax_block
+        return lambda Wt, Xb, yb: _softmax_block(Wt, Xb, yb, 0.0)

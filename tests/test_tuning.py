@@ -1,0 +1,72 @@
+"""hyperparameter_search picks the pair with the best validation accuracy."""
+import numpy as np
+import pytest
+
+from linclass.classifiers import LinearSVM, Softmax
+from linclass.tuning import format_results, hyperparameter_search
+
+
+def blobs(N, seed, D=8, C=3, noise=2.5):
+    rng = np.random.default_rng(123)
+    centers = rng.standard_normal((C, D)) * 2
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, C, N)
+    X = centers[y] + noise * rng.standard_normal((N, D))
+    return np.hstack([X, np.ones((N, 1))]), y
+
+
+@pytest.mark.parametrize("cls", [LinearSVM, Softmax])
+def test_search_returns_the_best(cls):
+    X_train, y_train = blobs(400, 1)
+    X_val, y_val = blobs(200, 2)
+    lrs, regs = [1e-9, 1e-2], [0.0, 1e3]
+    results, best_model, best_val = hyperparameter_search(
+        cls, X_train, y_train, X_val, y_val, lrs, regs, num_iters=60, batch_size=50, seed=0)
+    assert set(results) == {(lr, reg) for lr in lrs for reg in regs}
+    for train_acc, val_acc in results.values():
+        assert 0.0 <= train_acc <= 1.0 and 0.0 <= val_acc <= 1.0
+    assert best_val == max(v for _, v in results.values())
+    assert isinstance(best_model, cls)
+    assert best_model.accuracy(X_val, y_val) == best_val
+    # lr 1e-9 barely moves W from its random start; a useful lr with no huge reg wins.
+    best_key = max(results, key=lambda k: results[k][1])
+    assert best_key == (1e-2, 0.0)
+    assert best_val > results[(1e-9, 0.0)][1] + 0.2
+
+
+def test_search_is_repeatable_and_passes_train_arguments():
+    X_train, y_train = blobs(300, 3)
+    X_val, y_val = blobs(100, 4)
+    a = hyperparameter_search(Softmax, X_train, y_train, X_val, y_val, [1e-2], [1e-3],
+                              num_iters=20, seed=7, sampling="epoch", momentum=0.9)
+    b = hyperparameter_search(Softmax, X_train, y_train, X_val, y_val, [1e-2], [1e-3],
+                              num_iters=20, seed=7, sampling="epoch", momentum=0.9)
+    assert a[0] == b[0]
+    np.testing.assert_array_equal(a[1].W, b[1].W)
+
+
+def test_format_results_marks_the_best():
+    results = {(1e-7, 2.5e4): (0.37, 0.38), (1e-6, 5e4): (0.35, 0.36)}
+    text = format_results(results)
+    lines = text.splitlines()
+    assert len(lines) == 2
+    assert lines[0] == "lr 1.00e-07  reg 2.50e+04  train 0.3700  val 0.3800 *"
+    assert lines[1].endswith("val 0.3600")
+    with pytest.raises(ValueError, match="results"):
+        format_results({})
+
+
+def test_bad_arguments_named():
+    X, y = blobs(50, 0)
+    with pytest.raises(ValueError, match="learning_rates"):
+        hyperparameter_search(LinearSVM, X, y, X, y, [], [1.0])
+    with pytest.raises(ValueError, match="learning_rates"):
+        hyperparameter_search(LinearSVM, X, y, X, y, [0.0], [1.0])
+    with pytest.raises(ValueError, match="regs"):
+        hyperparameter_search(LinearSVM, X, y, X, y, [1e-3], [-1.0])
+    with pytest.raises(ValueError, match="X_val"):
+        hyperparameter_search(LinearSVM, X, y, X[:, :3], y, [1e-3], [1.0])
+    with pytest.raises(ValueError, match="y_train"):
+        hyperparameter_search(LinearSVM, X, y[:3], X, y, [1e-3], [1.0])
+    with pytest.raises(ValueError, match="model_cls"):
+        hyperparameter_search(object, X, y, X, y, [1e-3], [1.0], num_iters=1)
