@@ -37,6 +37,8 @@ def _config(args):
     return GradeConfig(source_dir=Path(args.source), release_dir=Path(args.release),
                        data_dir=Path(args.data_dir) if args.data_dir else None,
                        work_dir=Path(args.out) / "work", limits=limits, seed=args.seed,
+                       call_timeout=min(20.0, args.cell_timeout),
+                       probe_timeout=min(120.0, args.total_timeout),
                        run_notebook=not args.no_kernel)
 
 
@@ -44,7 +46,9 @@ def _table(results) -> str:
     rows = [("student", "assignment", "status", "score", "named mistakes")]
     for r in sorted(results, key=lambda r: (r.assignment, r.student)):
         score = "" if r.status == "failed" else f"{r.score:g}/{r.max_score:g}"
-        extra = ", ".join(k.split(": ", 1)[1] if ": " in k else k for k in r.mistake_keys)
+        names = [k.split(": ", 1)[1] if ": " in k else k for k in r.mistake_keys]
+        extra = ", ".join(n if names.count(n) == 1 else f"{n} x{names.count(n)}"
+                          for n in dict.fromkeys(names))
         if r.status in ("failed", "flagged") and r.reason:
             extra = (extra + "; " if extra else "") + r.reason[:90]
         rows.append((r.student, r.assignment, r.status, score, extra or "-"))

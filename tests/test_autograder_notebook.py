@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 
+import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+import nbformat
 from autograder.notebook import (InvalidNotebook, graded_parts, rebuild, read_notebook,
                                  setup_imports)
 from autograder.samples import make_samples as ms
