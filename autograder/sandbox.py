@@ -29,7 +29,9 @@ When the grader runs as root, student code runs under a fresh unprivileged user 
 
 Where bubblewrap is missing or does not work (for example inside a container without
 the needed privileges), the same limits are applied with ``setrlimit`` and a process
-group, a loud warning is logged, and the result says ``sandboxed=False``. Setting
+group, a loud warning is logged, and the result says ``sandboxed=False``. (Without the
+sandbox nothing hides the machine's files from student code, and a grader running as root
+gets no process limit, because the kernel exempts root from it.) Setting
 ``LINCLASS_NO_SANDBOX=1`` forces that mode. Install bubblewrap on Debian or Ubuntu with
 ``apt-get install -y bubblewrap``.
 

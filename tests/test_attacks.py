@@ -1,0 +1,208 @@
+"""The attack suite: every cheating or harmful submission in tests/attacks, through the grader.
+
+All submissions are graded once (two at a time, small limits) in a module fixture; each
+attack then has its own test with its expected outcome: a score no higher than the honest
+work in it, a flag where the attack is detectable, a "failed" status with a reason where
+the run cannot finish, nothing changed outside the sandbox, and every grading returning.
+The zip attacks go through the collect step.
+"""
+from __future__ import annotations
+
+import hashlib
+import socket
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import attacks
+from attacks.source import build_source_notebook
+from autograder import sandbox
+from autograder.collect import collect
+from autograder.grade import GradeConfig, grade_submission
+
+pytestmark = pytest.mark.slow
+
+LIMITS = sandbox.Limits(cell_timeout=10, total_timeout=40, memory_mb=1536, max_procs=64,
+                        max_output_bytes=2_000_000, max_scratch_bytes=100_000_000)
+PROBE_TIMEOUT = 30
+# Probe and notebook run each end within their timeouts; the rest is start-up and slack.
+MAX_SECONDS = PROBE_TIMEOUT + LIMITS.total_timeout + 30
+
+# Known gaps in the out-of-kernel verification (reported to the autograder's owners): the
+# probe runs in the student's process and converts return values with numpy after the
+# traced call, and a function exec'd from linclass's source is not recognised as the
+# reference. The tests stay, so they start passing once the gaps are closed.
+KNOWN_GAPS = {
+    "copy_reference_source": "a reference compiled from inspect.getsource is not recognised",
+    "lazy_reference_result": "return values are converted with __array__ outside the traced call",
+}
+
+
+class LeakServer:
+    """A TCP server on 127.0.0.1 that records every connection made to it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def _digest(path: Path) -> str | None:
+    """sha256 of a file, or of a folder's file names and contents; None when absent."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        h.update(str(f).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade every attack once; returns (results by name, kit, digests before, after, server)."""
+    root = tmp_path_factory.mktemp("attacks")
+    course = root / "course"
+    source = build_source_notebook()
+    (course / "source" / "svm").mkdir(parents=True)
+    nbformat.write(source, course / "source" / "svm" / "svm.ipynb")
+    server = LeakServer()
+    kit = attacks.Kit(source, {
+        "source": str(course / "source" / "svm" / "svm.ipynb"),
+        "solutions": str(course / "solutions"),
+        "gradebook": str(course / "gradebook.db"),
+        "other_student": str(course / "submitted" / "bob" / "svm" / "svm.ipynb"),
+        "course": str(course),
+    }, server.port)
+    (course / "release" / "svm").mkdir(parents=True)
+    nbformat.write(kit.release(), course / "release" / "svm" / "svm.ipynb")
+    (course / "solutions" / "svm").mkdir(parents=True)
+    nbformat.write(source, course / "solutions" / "svm" / "svm.ipynb")
+    (course / "submitted" / "bob" / "svm").mkdir(parents=True)
+    Path(kit.targets["other_student"]).write_bytes(attacks.BY_NAME["correct"].make(kit))
+    db = sqlite3.connect(kit.targets["gradebook"])
+    db.execute("CREATE TABLE grade (id TEXT, manual_score REAL)")
+    db.execute("INSERT INTO grade VALUES ('bob', 3.0)")
+    db.commit()
+    db.close()
+    before = {name: _digest(Path(p)) for name, p in kit.targets.items()}
+
+    subs = attacks.build_all(kit, root / "submissions")
+    config = GradeConfig(source_dir=course / "source", release_dir=course / "release",
+                         work_dir=root / "work", limits=LIMITS, probe_timeout=PROBE_TIMEOUT, call_timeout=10)
+
+    def grade(name):
+        t0 = time.monotonic()
+        result = grade_submission(subs[name], "svm", name, config)
+        return name, result, time.monotonic() - t0
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = {name: (result, seconds) for name, result, seconds in pool.map(grade, list(subs))}
+    finally:
+        server.close()
+    after = {name: _digest(Path(p)) for name, p in kit.targets.items()}
+    return results, before, after, server
+
+
+@pytest.mark.parametrize("attack", attacks.ATTACKS, ids=[a.name for a in attacks.ATTACKS])
+def test_attack(graded, attack, request):
+    results, before, after, server = graded
+    if attack.name in KNOWN_GAPS:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[attack.name], strict=False))
+    result, seconds = results[attack.name]
+    honest = results[attack.base][0] if attack.base else None
+    correct = results["correct"][0]
+
+    assert result.status in ("graded", "failed", "needs manual grading", "flagged")
+    assert seconds < MAX_SECONDS, f"grading took {seconds:.0f} s"
+    assert result.sandboxed is sandbox.sandbox_available()
+    # The points at stake never change, whatever the submission claims.
+    assert result.max_score == correct.max_score
+    if honest is not None:
+        assert result.score <= honest.score + 1e-9, (result.score, honest.score, result.parts)
+    else:
+        assert result.score == 0
+    if attack.full_marks:
+        assert result.score == correct.max_score > 0, result.parts
+        assert result.status in ("graded", "needs manual grading"), result.reason
+    if attack.flagged is True:
+        # A human is told: by a flag, or by a "failed" status with its reason.
+        assert result.status in ("flagged", "failed"), result
+        assert result.flags or result.status == "failed", result
+    elif attack.flagged is False:
+        assert result.flags == [] and result.status != "flagged", result.flags
+    if attack.failed:
+        assert result.status == "failed" and result.reason, result
+    if result.status == "failed":
+        assert result.reason
+    for target in attack.harms:
+        assert after[target] == before[target], f"{target} was changed"
+    assert server.connections == 0, "a submission reached the network"
+
+
+def test_nothing_outside_the_sandbox_changed(graded):
+    results, before, after, server = graded
+    assert after == before
+    assert server.connections == 0
+
+
+def test_reference_points(graded):
+    results = graded[0]
+    assert results["correct"][0].score == results["correct"][0].max_score == 12
+    assert results["stub"][0].score == 0
+    assert results["zeros"][0].score == 0
+
+
+def _notebook_bytes() -> bytes:
+    return attacks.BY_NAME["correct"].make(attacks.Kit(build_source_notebook()))
+
+
+def test_zip_with_path_traversal_is_refused(tmp_path):
+    archive = tmp_path / "lms" / "export.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(attacks.zip_with_traversal(_notebook_bytes()))
+    dest = tmp_path / "deep" / "er" / "submitted"
+    report = collect(archive, dest, ["svm", "softmax"], assignment="svm")
+    assert report.submissions == []
+    assert any("outside" in msg for _, msg in report.problems), report.problems
+    escaped = [p for p in tmp_path.rglob("*escape*")] + list(Path("/tmp").glob("absolute_escape.ipynb"))
+    assert escaped == []
+
+
+def test_zip_bomb_is_refused_without_filling_the_disk(tmp_path):
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(attacks.zip_bomb(_notebook_bytes(), gigabytes=1.0))
+    assert archive.stat().st_size < 5_000_000
+    dest = tmp_path / "submitted"
+    report = collect(archive, dest, ["svm", "softmax"], assignment="svm")
+    assert any("zip bomb" in msg for _, msg in report.problems), report.problems
+    used = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert used < archive.stat().st_size + 50_000_000
