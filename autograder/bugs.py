@@ -298,6 +298,10 @@ CALLS_REFERENCE = Bug(
     "calls_reference",
     "calls the course's reference implementation in linclass instead of your own code; "
     "this earns no points")
+NOT_OWN_CELL = Bug(
+    "not_defined_in_answer_cell",
+    "the function is not written in your answer cell (it was built with exec/compile or "
+    "imported); this earns no points")
 NOT_DEFINED = Bug("not_defined", "the function is not defined (the cell was left as a TODO, "
                   "or it raised an error before the definition)")
 RAISES = Bug("raises", "the function raises an error on valid input")

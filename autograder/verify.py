@@ -217,12 +217,19 @@ def verify_function(name: str, record: dict | None, seed: int) -> FunctionVerdic
                                             profile.get("defined_in") is None or
                                             "linclass" in str(profile.get("defined_in"))):
         v.calls_reference = True
+    code_file = record.get("code_file")
+    if own and not str(code_file).startswith("<cell-"):
+        own, own_msg = False, (f"{name} is not defined by the code in your answer cell (its code comes "
+                               f"from {str(code_file)[:80]!r}); write it there yourself. It earns no points.")
+        v.calls_reference = True
     if not own:
         v.checks = {c: (False, own_msg) for c in v.checks}
 
     named = []
     if v.calls_reference:
-        named.append(bugs.CALLS_REFERENCE)
+        named.append(bugs.CALLS_REFERENCE if profile is not None and (
+            profile.get("reference_calls") or "linclass" in str(profile.get("defined_in")))
+            else bugs.NOT_OWN_CELL)
     elif not v.checks["all"][0]:
         named.extend(_name_bugs(name, decoded, cases))
         if decoded and not any(ok for ok, _ in decoded):

@@ -45,6 +45,7 @@ def probe_record(name: str, code: str | None, extra: str = ""):
                 rec["outputs"].append({"ok": True, "value": enc.encode(grading.run_case(fn, case), f"{name}.{i}")})
             except Exception as err:
                 rec["outputs"].append({"ok": False, "error": f"{type(err).__name__}: {err}"})
+        rec["code_file"] = fn.__code__.co_filename if hasattr(fn, "__code__") else None
         rec["profile"] = grading.trace_profile(fn, name, SEED)
         rec["own_calls"] = HARNESS._own_calls(fn, cases[0])
     buf = io.BytesIO()
@@ -169,3 +170,23 @@ def test_grade_id_mapping():
     assert function_of("q_kink") == (None, "q_kink")
     assert [part_check(p) for p in ("loss", "grad", "vectorized", "speed", "correct")] == \
         ["loss", "grad", "vectorized", "vectorized", "all"]
+
+
+def test_function_built_outside_the_answer_cell_earns_nothing():
+    # Source copied from linclass and exec'd has no answer cell as its file.
+    code = ("import inspect, linclass.losses\n"
+            "exec(inspect.getsource(linclass.losses.svm_loss_vectorized).replace('def svm_loss_vectorized', "
+            "'def _copied'))\n"
+            "svm_loss_vectorized = _copied\n")
+    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    assert v.calls_reference and not any(ok for ok, _ in v.checks.values())
+
+
+def test_lazy_objects_are_not_converted():
+    enc = HARNESS.Encoder()
+
+    class Lazy:
+        def __array__(self, dtype=None, copy=None):
+            raise AssertionError("student code must not run while encoding")
+
+    assert "unsupported" in enc.encode((Lazy(), 1.0), "k")["seq"][0]

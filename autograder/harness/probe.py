@@ -87,6 +87,10 @@ class Encoder:
                         "type": "tuple" if isinstance(value, tuple) else "list"}
         if isinstance(value, str):
             return {"str": _short(value)}
+        if not isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+            # Only plain numbers and arrays: converting a custom object (one with __array__,
+            # say) would run student code here, outside every check.
+            return {"unsupported": _short(f"a {type(value).__name__} object, not a number or a numpy array")}
         try:
             arr = np.asarray(value)
         except Exception as err:
@@ -160,6 +164,8 @@ def main() -> int:
             _write(out, encoder)
             continue
         record["defined"] = True
+        code = getattr(fn, "__code__", None)
+        record["code_file"] = None if code is None else str(code.co_filename)[:200]
         cases = _make_cases(fname, int(spec["seed"]))
         started = time.monotonic()
         for i, case in enumerate(cases):
