@@ -457,9 +457,9 @@ class LinearClassifierDemo:
         self.curve_ax = self.curve_fig.add_axes([0.16, 0.22, 0.8, 0.68])
         self._setup_axes()
 
-        for control in (self.loss_menu, self.reg_slider, self.minibatch_box, self.batch_slider,
-                        self.margins_box):
+        for control in (self.reg_slider, self.minibatch_box, self.batch_slider, self.margins_box):
             control.observe(self._on_setting, names="value")
+        self.loss_menu.observe(self._on_loss_change, names="value")
         self.lr_slider.observe(lambda change: self._update_status(), names="value")
         self.step_button.on_click(lambda _: self.step())
         self.start_button.on_click(lambda _: self.toggle_running())
@@ -664,6 +664,11 @@ class LinearClassifierDemo:
         if self._syncing:
             return
         self.refresh()
+
+    def _on_loss_change(self, change):
+        # Losses of different kinds are not comparable: the curve starts again.
+        self.history = []
+        self.refresh(record=True)
 
     def _on_select_point(self, change):
         if self._syncing or self.point_menu.value is None:

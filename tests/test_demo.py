@@ -260,6 +260,12 @@ def test_switching_the_loss_shows_its_values(widget, kind):
     np.testing.assert_array_equal(state["dW"], expected.dW)
 
 
+def test_switching_the_loss_restarts_the_loss_curve(widget):
+    widget.step_button.click()
+    widget.loss_menu.value = "softmax"
+    assert widget.state["history"] == [widget.state["total_loss"]]
+
+
 def test_switching_the_loss_changes_the_values(widget):
     totals = set()
     for kind in demo.LOSS_KINDS:
