@@ -234,6 +234,40 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
     raise ValueError(f"assignment must be 'svm' or 'softmax', got {assignment!r}")
 
 
+# What grading the samples must give: student -> (status, score, named mistakes), per
+# assignment, with the points of solutions/ (svm: 38 points, softmax: 34, of which 10 and 8
+# are written answers graded by hand). tests/test_autograder_samples.py asserts every entry.
+EXPECTED = {
+    "svm": {
+        "instructor_solution": ("needs manual grading", 29.0, []),
+        "correct_student": ("graded", 29.0, []),
+        "untouched_release": ("graded", 0.0, ["svm_loss_naive: not_written", "svm_loss_vectorized: not_written",
+                                              "sample_batch: not_written", "sgd_step: not_written",
+                                              "predict: not_written"]),
+        "bug_counts_correct_class": ("graded", 25.0, ["svm_loss_naive: svm_counts_correct_class"]),
+        "bug_no_divide": ("graded", 19.0, ["svm_loss_naive: forgot_divide_by_n"]),
+        "bug_reg_factor2": ("graded", 23.0, ["svm_loss_naive: reg_grad_missing_factor_2"]),
+        "bug_wrong_sign": ("graded", 23.0, ["svm_loss_naive: svm_wrong_sign_correct_class"]),
+        "bug_half_convention": ("graded", 18.0, ["svm_loss_vectorized: reg_half_convention"]),
+        "bug_calls_naive": ("graded", 25.0, ["svm_loss_vectorized: vectorized_calls_naive"]),
+        "partly_correct": ("graded", 12.0, ["svm_loss_vectorized: no_regularization", "sample_batch: not_written",
+                                            "sgd_step: sgd_wrong_sign"]),
+    },
+    "softmax": {
+        "instructor_solution": ("needs manual grading", 26.0, []),
+        "correct_student": ("graded", 26.0, []),
+        "untouched_release": ("graded", 0.0, ["softmax_loss_naive: not_written",
+                                              "softmax_loss_vectorized: not_written", "sample_batch: not_written",
+                                              "sgd_step: not_written", "predict: not_written"]),
+        "bug_no_max": ("graded", 15.0, ["softmax_loss_vectorized: softmax_no_max_subtraction"]),
+        "bug_minus_one": ("graded", 18.0, ["softmax_loss_vectorized: softmax_forgot_minus_one"]),
+        "bug_wrong_axis": ("graded", 15.0, ["softmax_loss_vectorized: softmax_wrong_axis"]),
+        "partly_correct": ("graded", 12.0, ["softmax_loss_vectorized: not_written", "sgd_step: not_written",
+                                            "predict: predict_argmin"]),
+    },
+}
+
+
 def write_submissions(release_path: Path, source_path: Path, assignment: str, dest: Path) -> list[Path]:
     """Write one notebook per sample student under dest/<student>/<assignment>/.
 
