@@ -97,7 +97,9 @@ def run_visible_tests(path: Path, timeout: float, fast: bool) -> tuple[list[str]
         kind = cell_kind(cell)
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
         if kind == "test":
-            if error is not None:
+            if not cell.source.strip():
+                info.append(f"test {gid!r} is entirely hidden: it runs at grading time")
+            elif error is not None:
                 problems.append(f"visible test {gid!r} fails: {error.get('ename')}: {str(error.get('evalue'))[:300]}")
             elif cell.get("execution_count") is None:
                 problems.append(f"visible test {gid!r} did not run")

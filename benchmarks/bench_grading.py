@@ -1,0 +1,176 @@
+"""Grading throughput: serial `nbgrader autograde` against linclass-grade on 2 cores and on Dask.
+
+    python benchmarks/bench_grading.py            # 40 submissions of the svm assignment
+    python benchmarks/bench_grading.py --quick    # 14 submissions
+
+The submissions are generated from the course (solutions/ and assignments/, or the small
+test course when those are missing): correct, the untouched release (all stubs), one per
+catalogued bug, partly correct, and one whose answer cell never ends. All three graders
+run on the same small synthetic CIFAR-10 with LINCLASS_FAST=1 and the same per-cell
+timeout, one after the other in this run:
+
+1. `nbgrader autograde` over every submission in one process (the anchor);
+2. linclass-grade's process pool with 2 workers (sandbox, kernel run and probe);
+3. linclass-grade through a Dask LocalCluster with 2 single-threaded workers.
+
+Reported: submissions per minute for each, the ratios to the anchor (target >= 1.8 for 2
+cores), and whether the pool and Dask runs gave identical grades.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import autograder  # noqa: E402,F401  (first: it keeps nbformat's import fast)
+import nbformat  # noqa: E402
+from autograder.grade import GradeConfig, ensure_data  # noqa: E402
+from autograder.parallel import Job, grade_many  # noqa: E402
+from autograder.samples import make_samples as ms  # noqa: E402
+from autograder.sandbox import Limits  # noqa: E402
+
+TARGET = 1.8
+CELL_TIMEOUT = 20.0
+FUNCTIONS = ("svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict")
+SVM_EDITS = [name for name, (fn, _, _) in ms.EDITS.items() if fn in FUNCTIONS and not name.endswith("_grad")]
+NEVER_ENDS = "def predict(W, X):\n    return np.argmax(X.dot(W), axis=1)\n\nwhile True:\n    pass\n"
+
+
+def _option(ctx, name, default):
+    if isinstance(ctx, dict):
+        return ctx.get(name, default)
+    return getattr(ctx, name, default)
+
+
+def _course(tmp: Path) -> tuple[Path, Path, str]:
+    src, rel = ROOT / "solutions", ROOT / "assignments"
+    if (src / "svm" / "svm.ipynb").exists() and (rel / "svm" / "svm.ipynb").exists():
+        return src, rel, "the svm assignment"
+    src, rel = ms.mini_course(tmp / "mini")
+    return src, rel, "the small test course (solutions/ or assignments/ missing)"
+
+
+def _variants() -> list[tuple[str, dict | None]]:
+    ok = ms.all_correct(FUNCTIONS)
+    out: list[tuple[str, dict | None]] = [("correct", ok), ("stub", None)]
+    for edit in SVM_EDITS:
+        fn = ms.EDITS[edit][0]
+        extra = [e for e in ms.EDITS if e == edit + "_grad"]
+        out.append((f"bug_{edit}", {**ok, fn: ms.buggy(fn, edit, *extra)}))
+    out.append(("partly", ms.plan("svm")["partly_correct"]))
+    out.append(("never_ends", {**ok, "predict": NEVER_ENDS}))
+    return out
+
+
+def make_submissions(release_path: Path, dest: Path, count: int) -> list[tuple[str, Path]]:
+    """count notebooks under dest/<student>/svm/svm.ipynb, cycling through the variants."""
+    release = nbformat.read(release_path, as_version=4)
+    variants = _variants()
+    subs = []
+    for i in range(count):
+        name, answers = variants[i % len(variants)]
+        student = f"s{i:03d}_{name}"
+        nb = release if answers is None else ms.fill(release, answers)
+        path = dest / student / "svm" / "svm.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        subs.append((student, path))
+    return subs
+
+
+def nbgrader_serial(source: Path, subs, work: Path, data: Path) -> float:
+    """Seconds for one `nbgrader autograde` over every submission (the gradebook is made first)."""
+    course = work / "nbgrader-course"
+    (course / "source").mkdir(parents=True)
+    shutil.copytree(source / "svm", course / "source" / "svm")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        "c.CourseDirectory.course_id = 'bench'\n"
+        f"c.Execute.timeout = {int(CELL_TIMEOUT)}\n"
+        "c.IgnorePattern.enabled = True\n"
+        "c.IgnorePattern.pattern = r'\\w*Warning: '\n")
+    env = {**os.environ, "LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "MPLBACKEND": "Agg"}
+    py = sys.executable
+    done = subprocess.run([py, "-m", "nbgrader", "generate_assignment", "svm", "--force", "--log-level=ERROR"],
+                          cwd=course, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment failed: {done.stderr[-2000:]}")
+    for student, path in subs:
+        target = course / "submitted" / student / "svm" / "svm.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    t0 = time.perf_counter()
+    done = subprocess.run([py, "-m", "nbgrader", "autograde", "svm", "--force", "--log-level=ERROR"],
+                          cwd=course, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    graded = len(list((course / "autograded").glob("*/svm/svm.ipynb")))
+    if graded < len(subs) - 1:  # the one that never ends may be left out by nbgrader
+        raise RuntimeError(f"nbgrader autograde graded only {graded} of {len(subs)}: {done.stderr[-2000:]}")
+    return seconds
+
+
+def linclass_grade(subs, config: GradeConfig, workers: int, scheduler: str | None) -> tuple[float, dict]:
+    jobs = [Job(path, "svm", student) for student, path in subs]
+    t0 = time.perf_counter()
+    results = {r.student: r for r in grade_many(jobs, config, workers=workers, scheduler=scheduler)}
+    return time.perf_counter() - t0, results
+
+
+def _grades(results: dict) -> dict:
+    return {s: (r.status, r.score, tuple(r.mistake_keys), {g: p.points for g, p in r.parts.items()})
+            for s, r in results.items()}
+
+
+def run(ctx=None) -> list[dict]:
+    """Rows {"figure","value","unit","ratio","target","met","notes"} for benchmarks/run.py."""
+    quick = bool(_option(ctx, "quick", False))
+    count = 14 if quick else 40
+    tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    try:
+        source, release, which = _course(tmp)
+        subs = make_submissions(release / "svm" / "svm.ipynb", tmp / "subs", count)
+        limits = Limits(cell_timeout=CELL_TIMEOUT, total_timeout=300.0)
+        config = GradeConfig(source_dir=source, release_dir=release, work_dir=tmp / "work", limits=limits,
+                             call_timeout=CELL_TIMEOUT, probe_timeout=120.0)
+        data = ensure_data(config)
+        config.data_dir = data
+        anchor = nbgrader_serial(source, subs, tmp, data)
+        pool_s, pool = linclass_grade(subs, config, 2, None)
+        dask_s, dask = linclass_grade(subs, config, 2, "local")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rate = lambda s: 60.0 * count / s  # noqa: E731
+    same = _grades(pool) == _grades(dask)
+    sandboxed = all(r.sandboxed for r in pool.values())
+    common = f"{count} submissions of {which}; per-cell timeout {CELL_TIMEOUT:g} s; synthetic CIFAR-10"
+    rows = [
+        {"figure": "grading: serial nbgrader autograde (anchor)", "value": round(rate(anchor), 2),
+         "unit": "submissions/min", "ratio": 1.0, "target": None, "met": None,
+         "notes": f"{common}; {anchor:.0f} s"},
+        {"figure": "grading: linclass-grade, process pool, 2 workers", "value": round(rate(pool_s), 2),
+         "unit": "submissions/min", "ratio": round(anchor / pool_s, 2), "target": TARGET,
+         "met": anchor / pool_s >= TARGET and same,
+         "notes": f"{pool_s:.0f} s; sandboxed: {sandboxed}; kernel run + out-of-kernel probe per submission"},
+        {"figure": "grading: linclass-grade, Dask LocalCluster, 2 workers", "value": round(rate(dask_s), 2),
+         "unit": "submissions/min", "ratio": round(anchor / dask_s, 2), "target": None, "met": None,
+         "notes": f"{dask_s:.0f} s; same grading function as the pool"},
+        {"figure": "grading: identical grades, pool vs Dask", "value": sum(
+            _grades(pool).get(s) == _grades(dask).get(s) for s in pool), "unit": f"of {count}",
+         "ratio": None, "target": count, "met": same, "notes": "status, score, parts and named mistakes"},
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run({"quick": "--quick" in sys.argv}):
+        print(json.dumps(row))
