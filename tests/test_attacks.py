@@ -85,12 +85,14 @@ def _digest(path: Path) -> str | None:
     return h.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grade every attack once; returns (results by name, kit, digests before, after, server)."""
-    root = tmp_path_factory.mktemp("attacks")
+def autograded_points(result) -> float:
+    """The points a perfect submission earns before a person grades the written answers."""
+    return sum(p.max_points for p in result.parts.values() if not p.manual)
+
+
+def grade_attacks(root: Path, source, names: list[str], limits: sandbox.Limits, probe_timeout: float):
+    """Grade the named attacks built from source; returns (results, before, after, server)."""
     course = root / "course"
-    source = build_source_notebook()
     (course / "source" / "svm").mkdir(parents=True)
     nbformat.write(source, course / "source" / "svm" / "svm.ipynb")
     server = LeakServer()
@@ -114,9 +116,15 @@ def graded(tmp_path_factory):
     db.close()
     before = {name: _digest(Path(p)) for name, p in kit.targets.items()}
 
-    subs = attacks.build_all(kit, root / "submissions")
+    subs = {}
+    for name in names:
+        path = root / "submissions" / name / "svm.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(attacks.BY_NAME[name].make(kit))
+        subs[name] = path
     config = GradeConfig(source_dir=course / "source", release_dir=course / "release",
-                         work_dir=root / "work", limits=LIMITS, probe_timeout=PROBE_TIMEOUT, call_timeout=10)
+                         work_dir=root / "work", limits=limits, probe_timeout=probe_timeout,
+                         call_timeout=10)
 
     def grade(name):
         t0 = time.monotonic()
@@ -125,24 +133,28 @@ def graded(tmp_path_factory):
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = {name: (result, seconds) for name, result, seconds in pool.map(grade, list(subs))}
+            results = {name: (result, seconds) for name, result, seconds in pool.map(grade, names)}
     finally:
         server.close()
     after = {name: _digest(Path(p)) for name, p in kit.targets.items()}
     return results, before, after, server
 
 
-@pytest.mark.parametrize("attack", attacks.ATTACKS, ids=[a.name for a in attacks.ATTACKS])
-def test_attack(graded, attack, request):
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Every attack, built from the compact source notebook, graded once."""
+    return grade_attacks(tmp_path_factory.mktemp("attacks"), build_source_notebook(),
+                         [a.name for a in attacks.ATTACKS], LIMITS, PROBE_TIMEOUT)
+
+
+def check_outcome(attack, graded, max_seconds):
     results, before, after, server = graded
-    if attack.name in KNOWN_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[attack.name], strict=False))
     result, seconds = results[attack.name]
     honest = results[attack.base][0] if attack.base else None
     correct = results["correct"][0]
 
     assert result.status in ("graded", "failed", "needs manual grading", "flagged")
-    assert seconds < MAX_SECONDS, f"grading took {seconds:.0f} s"
+    assert seconds < max_seconds, f"grading took {seconds:.0f} s"
     assert result.sandboxed is sandbox.sandbox_available()
     # The points at stake never change, whatever the submission claims.
     assert result.max_score == correct.max_score
@@ -151,7 +163,7 @@ def test_attack(graded, attack, request):
     else:
         assert result.score == 0
     if attack.full_marks:
-        assert result.score == correct.max_score > 0, result.parts
+        assert result.score == autograded_points(correct) > 0, result.parts
         assert result.status in ("graded", "needs manual grading"), result.reason
     if attack.flagged is True:
         # A human is told: by a flag, or by a "failed" status with its reason.
@@ -166,6 +178,36 @@ def test_attack(graded, attack, request):
     for target in attack.harms:
         assert after[target] == before[target], f"{target} was changed"
     assert server.connections == 0, "a submission reached the network"
+
+
+@pytest.mark.parametrize("attack", attacks.ATTACKS, ids=[a.name for a in attacks.ATTACKS])
+def test_attack(graded, attack, request):
+    if attack.name in KNOWN_GAPS:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[attack.name], strict=False))
+    check_outcome(attack, graded, MAX_SECONDS)
+
+
+# The assignment's own source notebook loads (synthetic) data and trains, so each grading
+# takes longer: a representative subset of the attacks runs on it.
+REAL_SOURCE = Path(__file__).resolve().parents[1] / "solutions" / "svm" / "svm.ipynb"
+REAL_SUBSET = ["correct", "stub", "zeros", "tests_edited", "fake_test_100_points", "patch_numpy_top",
+               "patch_numpy_in_function", "input_transformer", "hide_tracebacks", "import_reference",
+               "read_course_files", "write_course_files", "kill_parent", "numpy_warnings", "network"]
+REAL_LIMITS = sandbox.Limits(cell_timeout=60, total_timeout=180, memory_mb=2048, max_procs=64,
+                             max_output_bytes=2_000_000, max_scratch_bytes=100_000_000)
+
+
+@pytest.fixture(scope="module")
+def graded_real(tmp_path_factory):
+    if not REAL_SOURCE.exists():
+        pytest.skip(f"{REAL_SOURCE} is not there")
+    return grade_attacks(tmp_path_factory.mktemp("attacks-real"), nbformat.read(REAL_SOURCE, as_version=4),
+                         REAL_SUBSET, REAL_LIMITS, 60)
+
+
+@pytest.mark.parametrize("name", REAL_SUBSET)
+def test_attack_on_the_solution_notebook(graded_real, name):
+    check_outcome(attacks.BY_NAME[name], graded_real, 60 + REAL_LIMITS.total_timeout + 60)
 
 
 def test_nothing_outside_the_sandbox_changed(graded):
