@@ -159,7 +159,7 @@ def build(data_dir: str | None, synthetic: bool) -> int:
     out = BUILD / "grading"
     with Step(4, "Autograding the sample submissions in autograder/samples/") as step:
         # The grader keeps its own record per submission, so a repeated run reuses it.
-        code = cli.main(["run", str(ROOT / "autograder" / "samples"), "--out", str(out)])
+        code = cli.main(["run", str(ROOT / "autograder" / "samples" / "submitted"), "--out", str(out)])
         if code:
             return code
 
