@@ -88,6 +88,21 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.strip().encode()).hexdigest()
 
 
+def _checksum_intact(cell) -> bool:
+    """True when the cell still matches the checksum nbgrader stored in it at release time.
+
+    A release regenerated after students downloaded it (a typo fixed in a test) changes
+    the text without any student editing it; the checksum tells the two apart.
+    """
+    from nbgrader.utils import compute_checksum
+
+    stored = nbgrader_meta(cell).get("checksum")
+    try:
+        return bool(stored) and compute_checksum(cell) == stored
+    except Exception:  # malformed metadata: treat as edited
+        return False
+
+
 @dataclass
 class Rebuilt:
     """The notebook to run, and what was found while building it.
@@ -193,7 +208,8 @@ def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
                 original = release_cells.get(gid, cell)
                 if theirs.get("cell_type") != cell.get("cell_type"):
                     flags.append(f"test cell {gid!r} was retyped to {theirs.cell_type}; the original was run")
-                elif _digest(theirs.source) not in (_digest(original.source), _digest(cell.source)):
+                elif (_digest(theirs.source) not in (_digest(original.source), _digest(cell.source))
+                      and not _checksum_intact(theirs)):
                     flags.append(f"test cell {gid!r} was edited; the original test was run")
                 their_points = nbgrader_meta(theirs).get("points")
                 if their_points != nbgrader_meta(cell).get("points"):

@@ -359,11 +359,11 @@ def mini_source(assignment: str = "svm"):
 
 def make_release(source_nb):
     """The student version of a source notebook, made with nbgrader's own preprocessors."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums
 
     nb = nbformat.from_dict(json.loads(json.dumps(source_nb)))
     resources = {"metadata": {"path": "."}}
-    for pre in (ClearSolutions(), ClearHiddenTests(), ClearOutput()):
+    for pre in (ClearSolutions(), ClearHiddenTests(), ClearOutput(), ComputeChecksums()):
         nb, resources = pre.preprocess(nb, resources)
     return nb
 
