@@ -80,10 +80,16 @@ def record(db_path: Path, source_nb, result: SubmissionResult) -> None:
     result: SubmissionResult. Autograded parts get their verified score as auto_score;
     manually graded parts keep auto_score None so nbgrader's formgrader shows them.
     """
+    import sys
     import warnings
 
     from nbgrader.api import Gradebook
 
+    # A new gradebook runs the `alembic` command, installed next to this Python; when the
+    # grader is started as .venv/bin/python without an activated venv it is not on PATH.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     with warnings.catch_warnings():
         # nbgrader's own session code warns about autoflush on every new submission.
         warnings.simplefilter("ignore")

@@ -114,6 +114,7 @@ def test_gradebook_has_verified_scores(graded):
     with Gradebook(f"sqlite:///{graded['out'] / 'gradebook.db'}") as gb:
         scores = {s.student_id: s.score for s in gb.assignment_submissions("svm")}
     assert scores["correct"] == 10.0 and scores["factor2"] == 8.0 and scores["tamper"] == 6.0
+    assert set(scores) == {"correct", "factor2", "tamper", "looping", "broken"}
 
 
 def test_resume_skips_what_is_recorded(graded, capsys):
