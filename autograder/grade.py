@@ -147,6 +147,7 @@ def ensure_data(config: GradeConfig) -> Path:
     if not (dest / "cifar-10-batches-py" / "test_batch").exists():
         from linclass.data import write_synthetic_cifar10
 
+        config.work_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix="synthetic-", dir=config.work_dir))
         write_synthetic_cifar10(tmp)
         # Readable by the sandbox's unprivileged user id (mkdtemp makes the folder private).
