@@ -350,7 +350,8 @@ def random_params(rng, num_classes=3, scale=1.0):
 
 
 def _fmt(value):
-    return f"{value:+.3f}" if np.isfinite(value) else str(value)
+    # Adding 0.0 turns -0.0 into 0.0, so a zero gradient never shows as "-0.000".
+    return f"{round(float(value), 3) + 0.0:+.3f}" if np.isfinite(value) else str(value)
 
 
 class LinearClassifierDemo:
@@ -367,6 +368,7 @@ class LinearClassifierDemo:
 
     def __init__(self, extent=1.0, seed=0, interval=0.05):
         import ipywidgets as widgets
+        from ipyevents import Event
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -441,12 +443,18 @@ class LinearClassifierDemo:
                                            layout=widgets.Layout(width="140px"))
         self.add_button = widgets.Button(description="Add point")
         self.remove_button = widgets.Button(description="Remove point")
+        self.new_class_buttons = widgets.ToggleButtons(
+            options=[("red", 0), ("green", 1), ("blue", 2)], value=0,
+            description="a click adds", style={"button_width": "55px", "description_width": "80px"})
+        self._dragging = None
 
         self.plane_image = widgets.Image(format="jpeg")
+        self.plane_image.add_class("linclass-plane")
         self.curve_image = widgets.Image(format="jpeg")
         self.loss_html = widgets.HTML()
         self.loss_html.add_class("linclass-loss")
         self.table_html = widgets.HTML()
+        self.table_html.add_class("linclass-table")
         self.status = widgets.HTML()
 
         # The figures are drawn off screen and sent as images, so the demo needs no
@@ -472,6 +480,17 @@ class LinearClassifierDemo:
         self.point_menu.observe(self._on_select_point, names="value")
         for control in (self.x_slider, self.y_slider, self.class_menu):
             control.observe(self._on_point_edit, names="value")
+        # Mouse editing on the picture, as in the original: press on a point and drag it, or
+        # press on an empty spot to add a point there. Moves are throttled to one per 40 ms;
+        # presses and releases are never dropped. prevent_default_action stops the browser's
+        # own image drag-and-drop.
+        self.press_events = Event(source=self.plane_image, prevent_default_action=True,
+                                  watched_events=["mousedown", "mouseup", "mouseleave"])
+        self.move_events = Event(source=self.plane_image, prevent_default_action=True,
+                                 watched_events=["mousemove"], throttle_or_debounce="throttle",
+                                 wait=40)
+        self.press_events.on_dom_event(self._on_mouse)
+        self.move_events.on_dom_event(self._on_mouse)
 
         self.widget = widgets.VBox([
             widgets.HBox([self.loss_menu, self.reg_slider, self.lr_slider]),
@@ -482,6 +501,7 @@ class LinearClassifierDemo:
                           widgets.VBox([self.param_grid, self.loss_html, self.curve_image])]),
             widgets.HBox([self.point_menu, self.x_slider, self.y_slider, self.class_menu,
                           self.add_button, self.remove_button]),
+            self.new_class_buttons,
             self.table_html,
             self.status,
         ])
@@ -617,12 +637,61 @@ class LinearClassifierDemo:
         """Move point i to (x0, x1), optionally giving it a new class."""
         if not 0 <= i < len(self.y):
             raise ValueError(f"i must be a point index in [0, {len(self.y)}), got {i}")
-        self.point_menu.value = i
         with self._quiet():
+            self.point_menu.value = i
+            # The sliders clamp the point to the plane shown.
             self.x_slider.value, self.y_slider.value = float(x0), float(x1)
-            if label is not None:
-                self.class_menu.value = int(label)
+            self.class_menu.value = int(self.y[i]) if label is None else int(label)
         self._on_point_edit(None)
+
+    # ----- mouse editing --------------------------------------------------------------------
+    def press(self, x0, x1):
+        """A mouse press at (x0, x1) in data coordinates.
+
+        On a point (within 8 pixels): select it and start dragging it. Elsewhere in the plane:
+        add a point of the class chosen under "a click adds" and drag that one.
+        """
+        e = self.extent
+        if not (-e <= x0 <= e and -e <= x1 <= e):
+            return
+        to_pixels = self.ax.transData.transform
+        distances = np.linalg.norm(to_pixels(self.X) - to_pixels([[x0, x1]]), axis=1)
+        nearest = int(np.argmin(distances))
+        if distances[nearest] <= 8.0:
+            self.point_menu.value = nearest
+            self._dragging = nearest
+        else:
+            self.add_point(x0, x1, label=self.new_class_buttons.value)
+            self._dragging = len(self.y) - 1
+
+    def drag(self, x0, x1):
+        """The mouse moved to (x0, x1) in data coordinates: move the point being dragged."""
+        if self._dragging is not None:
+            self.move_point(self._dragging, x0, x1)
+
+    def release(self):
+        """The mouse button went up (or left the picture): stop dragging."""
+        self._dragging = None
+
+    def _event_to_data(self, event):
+        # The browser reports the position within the image as shown, which may be scaled;
+        # turn it into figure pixels, then into data coordinates (matplotlib's y points up).
+        width, height = self.fig.canvas.get_width_height()
+        px = event["relativeX"] / max(event["boundingRectWidth"], 1) * width
+        py = event["relativeY"] / max(event["boundingRectHeight"], 1) * height
+        return self.ax.transData.inverted().transform((px, height - py))
+
+    def _on_mouse(self, event):
+        kind = event.get("type")
+        if kind in ("mouseup", "mouseleave"):
+            self.release()
+        elif kind == "mousedown" and event.get("button", 0) == 0:
+            self.press(*self._event_to_data(event))
+        elif kind == "mousemove" and self._dragging is not None:
+            if event.get("buttons", 1) == 0:   # the button was released outside the picture
+                self.release()
+            else:
+                self.drag(*self._event_to_data(event))
 
     def set_params(self, W, b):
         """Set W of shape (2, 3) and b of shape (3,) and redraw."""

@@ -373,3 +373,50 @@ def test_start_outside_an_event_loop_says_why(widget):
     widget.start_button.click()
     assert not widget.state["running"]
     assert "event loop" in widget.status.value
+
+
+def test_press_on_an_empty_spot_adds_a_point_of_the_chosen_class(widget):
+    widget.new_class_buttons.value = 2
+    widget.press(-0.8, -0.9)
+    state = widget.state
+    assert len(state["y"]) == 10 and state["y"][9] == 2 and state["selected"] == 9
+    np.testing.assert_allclose(state["X"][9], [-0.8, -0.9])
+    widget.drag(-0.7, -0.75)
+    np.testing.assert_allclose(widget.state["X"][9], [-0.7, -0.75])
+    widget.release()
+    widget.drag(0.0, 0.0)                  # no button held: nothing moves
+    np.testing.assert_allclose(widget.state["X"][9], [-0.7, -0.75])
+    assert widget.state["total_loss"] == expected_loss(widget.state).total
+
+
+def test_press_on_a_point_selects_and_drags_it(widget):
+    x0, x1 = widget.state["X"][4]
+    widget.press(x0 + 0.01, x1)            # a few pixels off still hits the point
+    assert widget.state["selected"] == 4 and len(widget.state["y"]) == 9
+    widget.drag(5.0, -5.0)                 # dragged off the plane: clamped to its edge
+    np.testing.assert_allclose(widget.state["X"][4], [1.0, -1.0])
+
+
+def test_press_outside_the_plane_does_nothing(widget):
+    widget.press(1.5, 0.0)
+    assert len(widget.state["y"]) == 9
+
+
+def test_browser_mouse_events_map_to_data_coordinates(widget):
+    width, height = widget.fig.canvas.get_width_height()
+    px, py = widget.ax.transData.transform(widget.state["X"][3])
+
+    def event(kind, px, py, **extra):
+        # The image shown at half size: the browser reports positions in shown pixels.
+        return {"type": kind, "relativeX": px / 2, "relativeY": (height - py) / 2,
+                "boundingRectWidth": width / 2, "boundingRectHeight": height / 2,
+                "button": 0, "buttons": 1, **extra}
+
+    widget._on_mouse(event("mousedown", px, py))
+    assert widget.state["selected"] == 3
+    target_px, target_py = widget.ax.transData.transform([0.25, -0.5])
+    widget._on_mouse(event("mousemove", target_px, target_py))
+    np.testing.assert_allclose(widget.state["X"][3], [0.25, -0.5], atol=0.01)
+    widget._on_mouse(event("mouseup", target_px, target_py))
+    widget._on_mouse(event("mousemove", px, py))
+    np.testing.assert_allclose(widget.state["X"][3], [0.25, -0.5], atol=0.01)

@@ -153,6 +153,29 @@ def test_demo_step_changes_the_loss_in_chromium(jupyterlab, tmp_path):
             start.click()
             page.wait_for_function("document.querySelector('button.linclass-start')"
                                    ".innerText.includes('Start')")
+            # Mouse editing: a click on an empty spot of the plane adds a point (a new table
+            # row); dragging it moves it (its x0 in the table changes).
+            rows = "document.querySelectorAll('.linclass-table tr').length"
+            rows_before = page.evaluate(rows)
+            plane = page.locator("img.linclass-plane")
+            plane.scroll_into_view_if_needed()
+            box = plane.bounding_box()
+            # Near the bottom-left corner of the axes, where the default points leave space.
+            x, y = box["x"] + 0.25 * box["width"], box["y"] + 0.85 * box["height"]
+            page.mouse.click(x, y)
+            page.wait_for_function(f"{rows} === {rows_before + 1}")
+            last_x0 = ("(() => { const r = document.querySelectorAll('.linclass-table tr');"
+                       " return r[r.length - 1].children[1].innerText; })()")
+            x0_before = page.evaluate(last_x0)
+            page.mouse.move(x, y)
+            page.mouse.down()
+            for k in range(1, 6):
+                page.mouse.move(x + 0.04 * k * box["width"], y, steps=2)
+                page.wait_for_timeout(100)
+            page.mouse.up()
+            page.wait_for_function(f"{last_x0} !== {x0_before!r}")
+            assert page.evaluate(rows) == rows_before + 1
+
             # The pictures arrive in their own messages just after the text; let them land.
             page.wait_for_timeout(2000)
             page.locator(".linclass-loss").scroll_into_view_if_needed()
