@@ -99,7 +99,9 @@ def nbgrader_serial(source: Path, subs, work: Path, data: Path) -> float:
         f"c.Execute.timeout = {int(CELL_TIMEOUT)}\n"
         "c.IgnorePattern.enabled = True\n"
         "c.IgnorePattern.pattern = r'\\w*Warning: '\n")
-    env = {**os.environ, "LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "MPLBACKEND": "Agg",
+           # nbgrader runs `alembic` from the venv when it creates the gradebook.
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     py = sys.executable
     done = subprocess.run([py, "-m", "nbgrader", "generate_assignment", "svm", "--force", "--log-level=ERROR"],
                           cwd=course, env=env, capture_output=True, text=True)
