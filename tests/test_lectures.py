@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbconvert import SlidesExporter
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "lectures"
@@ -113,6 +114,9 @@ def test_walkthrough_executes_on_synthetic_data(tmp_path, monkeypatch):
     assert count_images(nb) >= 7
     last = nb.cells[-1].outputs[0]
     assert "application/vnd.jupyter.widget-view+json" in last.data
+    # The executed notebook as slides: the figures are embedded in the deck.
+    html, _ = SlidesExporter().from_notebook_node(nb)
+    assert html.count("data:image/png;base64") >= 7
 
 
 @pytest.mark.slow
