@@ -133,19 +133,6 @@ def softmax_data_no_max(W, X, y):
         return loss, X.T @ dscores / n
 
 
-def softmax_data_log_of_p(W, X, y):
-    """Bug: subtracts the max but takes log(p) directly; p underflows to 0 on huge score gaps."""
-    n = X.shape[0]
-    scores = X @ W
-    e = np.exp(scores - scores.max(axis=1, keepdims=True))
-    p = e / e.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        loss = -np.log(p[np.arange(n), y]).sum() / n
-    dscores = p.copy()
-    dscores[np.arange(n), y] -= 1.0
-    return loss, X.T @ dscores / n
-
-
 def softmax_data_no_minus_one(W, X, y):
     """Bug: the gradient forgets to subtract 1 at the correct class."""
     n = X.shape[0]
@@ -242,10 +229,6 @@ SOFTMAX_DATA: dict[str, tuple[Callable, Bug | None]] = {
         "softmax_no_max_subtraction",
         "no max-subtraction: exp of large scores overflows (inf, then nan); subtract each "
         "row's largest score before exponentiating")),
-    "log_of_p": (softmax_data_log_of_p, Bug(
-        "softmax_log_of_underflowing_p",
-        "takes log(p) of a probability that underflows to 0 when scores differ hugely; compute "
-        "the loss as log(sum(exp(s - max))) - (s_yi - max) instead")),
     "no_minus_one": (softmax_data_no_minus_one, Bug(
         "softmax_forgot_minus_one",
         "the gradient forgets the -1 at the correct class: dscores should be p - 1[j = y_i]")),
