@@ -187,3 +187,22 @@ def test_lazy_objects_are_not_converted():
             raise AssertionError("student code must not run while encoding")
 
     assert "unsupported" in enc.encode((Lazy(), 1.0), "k")["seq"][0]
+
+
+def test_probe_harness_stops_a_function_that_never_returns(tmp_path):
+    import subprocess
+    import sys
+
+    spec = {"setup": ["import numpy as np"], "seed": SEED, "call_timeout": 1.0,
+            "functions": ["predict", "sgd_step"],
+            "cells": [{"grade_id": "predict", "source": "def predict(W, X):\n    while True:\n        pass\n"},
+                      {"grade_id": "sgd_step", "source": ms.CODE["sgd_step"]}]}
+    (tmp_path / "probe_input.json").write_text(json.dumps(spec))
+    done = subprocess.run([sys.executable, str(ms.ROOT / "autograder" / "harness" / "probe.py")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = load_probe((tmp_path / "probe_output.json").read_bytes(), (tmp_path / "probe_arrays.npz").read_bytes())
+    assert out["finished"]
+    predict = [err for ok, err in out["functions"]["predict"]["decoded"]]
+    assert "longer than 1 s" in predict[0] and all("not run" in e for e in predict[1:])
+    assert verify_function("sgd_step", out["functions"]["sgd_step"], SEED).checks["all"][0]

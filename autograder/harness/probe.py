@@ -168,17 +168,28 @@ def main() -> int:
         record["code_file"] = None if code is None else str(code.co_filename)[:200]
         cases = _make_cases(fname, int(spec["seed"]))
         started = time.monotonic()
+        timed_out = False
         for i, case in enumerate(cases):
+            if timed_out:
+                # One call that never ends is enough: the rest would each cost the full timeout.
+                record["outputs"].append({"ok": False, "error": "not run: an earlier call timed out"})
+                continue
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 value = _run_case(fn, case)
                 record["outputs"].append({"ok": True, "value": encoder.encode(value, f"{fname}.{i}")})
             except CallTimeout:
+                timed_out = True
                 record["outputs"].append({"ok": False, "error": f"the call ran longer than {timeout:g} s"})
             except BaseException as err:
                 record["outputs"].append({"ok": False, "error": _short(f"{type(err).__name__}: {err}")})
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
+        if timed_out:
+            record["error"] = "not traced: a call timed out"
+            record["seconds"] = time.monotonic() - started
+            _write(out, encoder)
+            continue
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             record["profile"] = _trace_profile(fn, fname, int(spec["seed"]))
