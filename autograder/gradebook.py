@@ -58,7 +58,7 @@ class ResultStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"digest": digest, "result": result.to_dict()}, fh, indent=1, sort_keys=True)
+            json.dump({"digest": digest, "result": result.to_dict()}, fh, indent=1)  # parts keep notebook order
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
