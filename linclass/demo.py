@@ -21,6 +21,7 @@ Two flaws of the original web demo are fixed here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import time
 from typing import NamedTuple
@@ -511,14 +512,17 @@ class LinearClassifierDemo:
     # ----- what tests and notebooks read -------------------------------------------------
     @property
     def kind(self):
+        """The loss chosen in the menu, one of LOSS_KINDS."""
         return self.loss_menu.value
 
     @property
     def reg(self):
+        """The regularization strength on the slider, a float."""
         return float(self.reg_slider.value)
 
     @property
     def learning_rate(self):
+        """The step size on the slider, a float."""
         return float(self.lr_slider.value)
 
     @property
@@ -704,20 +708,15 @@ class LinearClassifierDemo:
         self.refresh()
 
     # ----- widget callbacks ---------------------------------------------------------------
-    class _Quiet:
-        def __init__(self, demo):
-            self.demo = demo
-
-        def __enter__(self):
-            self.saved = self.demo._syncing
-            self.demo._syncing = True
-
-        def __exit__(self, *exc):
-            self.demo._syncing = self.saved
-
+    @contextlib.contextmanager
     def _quiet(self):
         # Values the demo writes into its own widgets must not echo back as user edits.
-        return self._Quiet(self)
+        saved = self._syncing
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = saved
 
     def _on_param_edit(self, change):
         if self._syncing:
