@@ -22,13 +22,14 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from linclass.losses import check_inputs
 
-__all__ = ["svm_loss_fast", "softmax_loss_fast", "default_workers", "default_block_rows"]
+__all__ = ["svm_loss_fast", "softmax_loss_fast", "default_workers", "default_block_rows",
+           "single_threaded_blas"]
 
 # About 2 MB of X per block: a block stays in a core's L2/L3 cache between the two
 # products. Measured on a 2-core Xeon (see benchmarks/bench_kernel.py).
@@ -59,16 +60,14 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _pools[workers]
 
 
-def _single_threaded_blas():
-    """Limit BLAS to one thread while our own workers run, when threadpoolctl is present.
+def single_threaded_blas():
+    """Context manager: BLAS runs with one thread inside it (threadpoolctl).
 
+    Used while our own worker threads run, and around the small products of SGD steps.
     Two workers that each start a 2-thread BLAS call would put four busy threads on two
-    cores; with one BLAS thread per worker every core runs exactly one product.
+    cores; and on a busy machine a multi-threaded BLAS waits for descheduled partner
+    threads on every small call (measured: 1500 SGD steps took 55 s instead of 2.5 s).
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -155,7 +154,7 @@ def _run_blocks(block_fn, Wt, X, y, delta, block_rows, workers):
         return work(starts)
     # Contiguous halves (not interleaved blocks): each worker streams its own region.
     parts = np.array_split(np.array(starts), workers)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         results = list(_pool(workers).map(work, parts))
     loss = sum(r[0] for r in results)
     dWt = results[0][1]
