@@ -420,3 +420,31 @@ def test_browser_mouse_events_map_to_data_coordinates(widget):
     widget._on_mouse(event("mouseup", target_px, target_py))
     widget._on_mouse(event("mousemove", px, py))
     np.testing.assert_allclose(widget.state["X"][3], [0.25, -0.5], atol=0.01)
+
+
+def test_the_picture_colours_the_plane_by_the_winning_class(widget):
+    from io import BytesIO
+
+    from PIL import Image
+
+    picture = np.asarray(Image.open(BytesIO(widget.plane_image.value)).convert("RGB"), dtype=float)
+    height = picture.shape[0]
+    state = widget.state
+    checked = 0
+    for x0 in np.linspace(-0.9, 0.9, 7):
+        for x1 in np.linspace(-0.9, 0.9, 7):
+            s = np.array([x0, x1]) @ state["W"] + state["b"]
+            top, second = np.sort(s)[-1], np.sort(s)[-2]
+            near_point = np.min(np.linalg.norm(state["X"] - [x0, x1], axis=1)) < 0.1
+            if top - second < 0.3 or near_point:
+                continue                   # too close to a boundary, a line or a point
+            px, py = widget.ax.transData.transform([x0, x1])
+            pixel = picture[int(round(height - py)), int(round(px))]
+            expected = demo.PLANE_RGBA[np.argmax(s), :3]
+            if np.abs(pixel - expected).max() > 30:
+                # A zero-score line or an arrow may cross this spot; it must then be drawn
+                # in a class colour, darker than the plane.
+                assert pixel.sum() < expected.sum()
+                continue
+            checked += 1
+    assert checked >= 15
