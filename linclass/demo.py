@@ -584,7 +584,10 @@ class LinearClassifierDemo:
         self.running = True
         self.start_button.description = "Stop"
         self.start_button.button_style = "danger"
-        self._task = loop.create_task(self._run())
+        # After a quick Stop then Start the old task may still be asleep; it carries on, so
+        # there is never more than one loop of updates.
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
 
     def stop(self):
         """Stop repeated updates; the task ends at its next wake-up."""
@@ -598,6 +601,10 @@ class LinearClassifierDemo:
                 began = time.perf_counter()
                 self.step()
                 await asyncio.sleep(max(0.0, self.interval - (time.perf_counter() - began)))
+        except Exception as error:
+            # An error inside a task is otherwise silent: stop and show it.
+            self.stop()
+            self.status.value = f"<span style='color:#b00'>Updates stopped: {error}</span>"
         finally:
             self._task = None
 

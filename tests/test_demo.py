@@ -369,6 +369,36 @@ def test_start_and_stop_run_updates_without_blocking(widget):
     assert np.all(np.diff(state["history"]) < 0)
 
 
+def test_quick_stop_and_start_keeps_a_single_update_loop(widget):
+    async def drive():
+        widget.start_button.click()
+        first = widget._task
+        widget.start_button.click()          # stop
+        widget.start_button.click()          # start again before the task woke up
+        assert widget._task is first and widget.state["running"]
+        await asyncio.sleep(0.2)
+        widget.stop()
+        await first
+
+    asyncio.run(drive())
+    assert widget._task is None and not widget.state["running"]
+
+
+def test_an_error_during_updates_stops_them_and_is_shown(widget, monkeypatch):
+    def broken_step():
+        raise ValueError("W must be finite")
+
+    monkeypatch.setattr(widget, "step", broken_step)
+
+    async def drive():
+        widget.start_button.click()
+        await widget._task
+
+    asyncio.run(drive())
+    assert not widget.state["running"] and widget.start_button.description == "Start"
+    assert "W must be finite" in widget.status.value
+
+
 def test_start_outside_an_event_loop_says_why(widget):
     widget.start_button.click()
     assert not widget.state["running"]
