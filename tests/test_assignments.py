@@ -135,6 +135,27 @@ def test_course_config(repo_root):
                                                    "x.py:3: RuntimeWarning: overflow encountered in exp")
 
 
+def test_warning_on_stderr_no_longer_zeroes_a_test_cell(repo_root):
+    """nbgrader scores any stderr as a failure; the course config strips warnings first."""
+    from nbgrader.preprocessors import IgnorePattern
+    from nbgrader.utils import determine_grade
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(repo_root)).load_config()
+    cell = nbformat.v4.new_code_cell("check()")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 3, "solution": False,
+                                 "locked": True, "schema_version": 3}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                           text="/tmp/x.py:5: RuntimeWarning: overflow encountered in exp\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="Visible tests passed.\n")]
+    assert determine_grade(cell)[0] == 0  # what plain nbgrader does
+    cell, _ = IgnorePattern(config=cfg).preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell) == (3, 3)
+    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])
+    cell.outputs.append(error)
+    assert determine_grade(cell)[0] == 0  # a real failure still scores 0
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_source_notebook_has_the_graded_cells(repo_root, name):
     nb = read(repo_root / "solutions" / name / f"{name}.ipynb")
@@ -177,15 +198,36 @@ def test_release_has_no_solutions_and_friendly_stubs(repo_root, name):
         assert "# TODO:" in cell.source and '"""' in cell.source, f"{fn} keeps its docstring and TODO"
 
 
+GENERATE_BOTH = """
+import sys
+from nbgrader.apps import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
+
+api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
+for name in sys.argv[1:]:
+    result = api.generate_assignment(name, force=True)
+    if not result["success"]:
+        sys.exit(f"generate_assignment {name} failed:\\n{result['log']}\\n{result.get('error', '')}")
+"""
+
+
+@pytest.fixture(scope="session")
+def fresh_course(repo_root, tmp_path_factory, synthetic_dir) -> Path:
+    """A copy of the course with the release generated from solutions/ (one process for both)."""
+    course = copy_course(repo_root, tmp_path_factory.mktemp("course"))
+    result = subprocess.run([sys.executable, "-c", GENERATE_BOTH, *ASSIGNMENTS], cwd=course,
+                            env=course_env(synthetic_dir, fast=True), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return course
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_release_is_regenerated_exactly(repo_root, tmp_path, synthetic_dir, name):
-    course = copy_course(repo_root, tmp_path / "course")
-    nbgrader(["generate_assignment", name, "--force"], course, course_env(synthetic_dir, fast=True))
-    fresh = json.loads((course / "assignments" / name / f"{name}.ipynb").read_text())
+def test_release_is_regenerated_exactly(repo_root, fresh_course, name):
+    fresh = json.loads((fresh_course / "assignments" / name / f"{name}.ipynb").read_text())
     committed = json.loads((repo_root / "assignments" / name / f"{name}.ipynb").read_text())
     assert fresh == committed, (f"assignments/{name} is out of date: run `nbgrader generate_assignment {name} "
                                 "--force` from the repository root and commit it")
-    extra = sorted(p.name for p in (repo_root / "assignments" / name).iterdir()) 
+    extra = sorted(p.name for p in (repo_root / "assignments" / name).iterdir())
     assert extra == [f"{name}.ipynb"], f"unexpected files in assignments/{name}: {extra}"
 
 
@@ -255,12 +297,11 @@ WARNING_SOLUTION = '''
 '''
 
 
-def test_a_correct_answer_that_warns_keeps_full_marks(repo_root, tmp_path, synthetic_dir):
+def test_a_correct_answer_that_warns_keeps_full_marks(fresh_course, synthetic_dir):
     from nbgrader.api import Gradebook
 
-    course = copy_course(repo_root, tmp_path / "course")
+    course = fresh_course
     env = course_env(synthetic_dir, fast=True)
-    nbgrader(["generate_assignment", "svm", "--force"], course, env)
     nb = read(course / "solutions" / "svm" / "svm.ipynb")
     cell = cells_by_id(nb)["svm_loss_vectorized_code"]
     cell.source = cell.source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + WARNING_SOLUTION.strip("\n") + "\n")
