@@ -59,7 +59,16 @@ def wait_for_server(url, proc, log_path, timeout=120):
 
 
 @pytest.fixture
-def jupyterlab(tmp_path):
+def chromium():
+    """Path of the Chromium binary; the test skips only when Chromium is not installed."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed: apt-get install -y chromium")
+    return path
+
+
+@pytest.fixture
+def jupyterlab(chromium, tmp_path):
     """JupyterLab on 127.0.0.1 with a token, serving a copy of the demo notebook."""
     work = tmp_path / "work"
     work.mkdir()
@@ -97,10 +106,7 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-def test_demo_step_changes_the_loss_in_chromium(jupyterlab, tmp_path):
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed: apt-get install -y chromium")
+def test_demo_step_changes_the_loss_in_chromium(chromium, jupyterlab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, token = jupyterlab
@@ -108,7 +114,7 @@ def test_demo_step_changes_the_loss_in_chromium(jupyterlab, tmp_path):
 
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=executable, headless=True,
+            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
             args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1400})
         try:
             page = context.pages[0] if context.pages else context.new_page()
