@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -133,8 +134,12 @@ def _softmax_block(Wt, Xb, yb, delta):
     return float(loss), probs @ Xb
 
 
-def _run_blocks(block_fn, Wt, X, y, delta, block_rows, workers):
-    """Sum block_fn over blocks of rows. Returns (loss sum, dW.T sum)."""
+def _run_blocks(block_fn, Wt, X, y, delta, block_rows, workers, limit_blas=True):
+    """Sum block_fn over blocks of rows. Returns (loss sum, dW.T sum).
+
+    limit_blas=False when the caller already holds single_threaded_blas() (a training
+    loop enters it once rather than on every step).
+    """
     N = X.shape[0]
     starts = list(range(0, N, block_rows))
 
@@ -154,7 +159,7 @@ def _run_blocks(block_fn, Wt, X, y, delta, block_rows, workers):
         return work(starts)
     # Contiguous halves (not interleaved blocks): each worker streams its own region.
     parts = np.array_split(np.array(starts), workers)
-    with single_threaded_blas():
+    with single_threaded_blas() if limit_blas else nullcontext():
         results = list(_pool(workers).map(work, parts))
     loss = sum(r[0] for r in results)
     dWt = results[0][1]

@@ -20,7 +20,7 @@ import numpy as np
 
 from linclass.classifiers import LinearClassifier, _check_X, _check_y, _positive_int
 
-__all__ = ["hyperparameter_search", "format_results"]
+__all__ = ["hyperparameter_search", "format_results", "fast_fit"]
 
 
 def _values(values, name):
@@ -113,3 +113,158 @@ def format_results(results, best=None):
         mark = " *" if (lr, reg) == best else ""
         lines.append(f"lr {lr:.2e}  reg {reg:.2e}  train {train_acc:.4f}  val {val_acc:.4f}{mark}")
     return "\n".join(lines)
+
+
+def _standardizer(X, rng, sample_rows=2000):
+    """1 / (standard deviation of each feature), estimated on a random subset of rows.
+
+    A constant feature (the bias column of ones) keeps the scale 1.
+    """
+    rows = rng.choice(X.shape[0], min(sample_rows, X.shape[0]), replace=False)
+    sd = X[np.sort(rows)].std(axis=0, dtype=np.float64)
+    sd[sd <= 1e-12 * max(1.0, float(sd.max()))] = 1.0
+    return 1.0 / sd
+
+
+def _scaled_float32(X, inv_sd, order, workers):
+    """X[order] * inv_sd as a new float32 array, written in row chunks by `workers` threads.
+
+    One pass over X: the shuffle, the scaling and the cast happen together, and no float64
+    temporary larger than a chunk is made.
+    """
+    from linclass.fast import _pool
+
+    out = np.empty(X.shape, dtype=np.float32)
+    inv_sd = inv_sd.astype(X.dtype if X.dtype == np.float64 else np.float32)
+    # 128 rows of float64 CIFAR-10 are 3 MB: the gathered rows stay in cache until scaled.
+    chunk = 128
+
+    def fill(start):
+        if order is None:
+            rows = X[start:start + chunk]
+        else:
+            rows = np.take(X, order[start:start + chunk], axis=0)
+        np.multiply(rows, inv_sd, out=out[start:start + chunk], casting="unsafe")
+
+    starts = range(0, X.shape[0], chunk)
+    if workers > 1:
+        list(_pool(workers).map(fill, starts))
+    else:
+        for s in starts:
+            fill(s)
+    return out
+
+
+def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500,
+             learning_rate=1e-3, reg=1e-4, momentum=0.9, seed=0, workers=None, progress=False):
+    """Train a LinearSVM or Softmax quickly to a good validation accuracy.
+
+    The loss is the lecture's (multiclass hinge or cross-entropy plus reg * sum(W * W));
+    what changes is how it is minimized:
+    - each feature is divided by its standard deviation (estimated on 2000 random rows),
+      so one learning rate suits all pixels;
+    - float32, and the shuffle, scaling and cast are done in one pass over X;
+    - minibatch SGD with Nesterov momentum and a cosine learning-rate schedule, one shuffle
+      then contiguous batches in a random order each epoch (no copy per step);
+    - each step's batch is split between `workers` threads;
+    - after each epoch the validation accuracy is measured, and the best W is kept
+      (early stopping on the validation set).
+    The scaling is folded back into W at the end, so the returned model takes the same
+    features as X_train: model.predict(X_test) needs no extra step.
+
+    Inputs:
+    - model_cls: LinearSVM or Softmax (a class whose instances have _block_loss()).
+    - X_train: array of shape (N, D); y_train: int array of shape (N,).
+    - X_val: array of shape (M, D); y_val: int array of shape (M,).
+    - epochs: int >= 1, passes over the training set.
+    - batch_size: int >= 1, examples per step.
+    - learning_rate: float > 0, the peak step size (for the standardized features).
+    - reg: float >= 0, the L2 strength in the standardized features' units.
+    - momentum: float in [0, 1).
+    - seed: int, seeds the row subset, the shuffle and the batch order.
+    - workers: int or None, threads per step (None: one per usable core).
+    - progress: bool, show a tqdm bar over the epochs.
+
+    Returns (model, info): model has W of shape (D, C) in X_train's float dtype; info is a
+    dict with "val_history" (validation accuracy after each epoch), "best_epoch",
+    "best_val", "seconds_prepare" and "seconds_total".
+    """
+    import time
+
+    from linclass.fast import _run_blocks, default_workers, single_threaded_blas
+
+    t_start = time.perf_counter()
+    model = model_cls()
+    if not isinstance(model, LinearClassifier) or model._block_loss() is None:
+        raise ValueError(f"model_cls must be LinearSVM or Softmax (a built-in loss), got {model_cls!r}")
+    X_train = _check_X(X_train, name="X_train")
+    N, D = X_train.shape
+    y_train = _check_y(y_train, N, name="y_train")
+    X_val = _check_X(X_val, D, name="X_val")
+    y_val = _check_y(y_val, X_val.shape[0], name="y_val")
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if batch_size > N:
+        raise ValueError(f"batch_size ({batch_size}) must be <= the number of training rows ({N})")
+    for value, name in ((learning_rate, "learning_rate"), (reg, "reg"), (momentum, "momentum")):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)) \
+                or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if learning_rate == 0:
+        raise ValueError("learning_rate must be > 0")
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    workers = default_workers() if workers is None else _positive_int(workers, "workers")
+    block_loss = model._block_loss()
+    num_classes = int(max(y_train.max(), y_val.max())) + 1
+
+    rng = np.random.default_rng(seed)
+    inv_sd = _standardizer(X_train, rng)
+    order = rng.permutation(N)
+    X_scaled = _scaled_float32(X_train, inv_sd, order, workers)
+    y_shuffled = y_train[order]
+    X_val_scaled = _scaled_float32(X_val, inv_sd, None, 1)
+    t_prepared = time.perf_counter()
+
+    Wt = np.zeros((num_classes, D), dtype=np.float32)
+    velocity = np.zeros_like(Wt)
+    steps_per_epoch = N // batch_size
+    total_steps = epochs * steps_per_epoch
+    f32 = np.float32
+    val_history = []
+    best_val, best_Wt, best_epoch = -1.0, Wt.copy(), 0
+    epoch_iter = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        epoch_iter = tqdm(epoch_iter, desc=f"fast_fit {model_cls.__name__}", unit="epoch")
+    half = (batch_size + workers - 1) // workers
+
+    def step_loss(Wt_look, s):
+        # block_loss closes over the margin; _run_blocks wants a 4-argument block function.
+        return _run_blocks(lambda W_, X_, y_, _d: block_loss(W_, X_, y_), Wt_look,
+                           X_scaled[s:s + batch_size], y_shuffled[s:s + batch_size], 0.0,
+                           half, workers, limit_blas=False)
+
+    k = 0
+    with single_threaded_blas():
+        for epoch in epoch_iter:
+            for s in rng.permutation(steps_per_epoch) * batch_size:
+                lr = f32(learning_rate * 0.5 * (1.0 + math.cos(math.pi * k / total_steps)))
+                k += 1
+                look_ahead = Wt + f32(momentum) * velocity        # Nesterov: gradient ahead
+                _, grad = step_loss(look_ahead, s)
+                grad *= f32(1.0 / batch_size)
+                grad += f32(2.0 * reg) * look_ahead
+                velocity *= f32(momentum)
+                velocity -= lr * grad
+                Wt += velocity
+            val = float(np.mean(np.argmax(Wt @ X_val_scaled.T, axis=0) == y_val))
+            val_history.append(val)
+            if val > best_val:
+                best_val, best_Wt, best_epoch = val, Wt.copy(), epoch + 1
+
+    # scores = (x * inv_sd) @ W' = x @ (inv_sd[:, None] * W'): fold the scaling into W.
+    model.W = (best_Wt.T.astype(np.float64) * inv_sd[:, None]).astype(X_train.dtype)
+    t_end = time.perf_counter()
+    return model, {"val_history": val_history, "best_epoch": best_epoch, "best_val": best_val,
+                   "seconds_prepare": t_prepared - t_start, "seconds_total": t_end - t_start}

@@ -70,3 +70,42 @@ def test_bad_arguments_named():
         hyperparameter_search(LinearSVM, X, y[:3], X, y, [1e-3], [1.0])
     with pytest.raises(ValueError, match="model_cls"):
         hyperparameter_search(object, X, y, X, y, [1e-3], [1.0], num_iters=1)
+
+
+def test_fast_fit_learns_and_folds_the_scaling():
+    # Features on very different scales: fast_fit standardizes them, and the returned W
+    # must work on the original features.
+    from linclass.tuning import fast_fit
+    X_train, y_train = blobs(2000, 5, noise=1.0)
+    X_val, y_val = blobs(500, 6, noise=1.0)
+    scales = np.r_[np.logspace(-2, 2, X_train.shape[1] - 1), 1.0]
+    for cls in (LinearSVM, Softmax):
+        model, info = fast_fit(cls, X_train * scales, y_train, X_val * scales, y_val, epochs=3,
+                               batch_size=100, learning_rate=1e-2, reg=1e-4, workers=2)
+        assert isinstance(model, cls) and model.W.shape == (X_train.shape[1], 3)
+        assert model.W.dtype == np.float64
+        assert len(info["val_history"]) == 3 and info["best_val"] == max(info["val_history"])
+        # The folded W gives exactly the accuracy measured on the scaled validation set.
+        assert model.accuracy(X_val * scales, y_val) == pytest.approx(info["best_val"], abs=0.004)
+        assert info["best_val"] > 0.9
+        assert 0 < info["seconds_prepare"] <= info["seconds_total"]
+
+
+def test_fast_fit_float32_and_bad_arguments():
+    from linclass.classifiers import LinearClassifier
+    from linclass.losses import svm_loss_vectorized
+    from linclass.tuning import fast_fit
+    X, y = blobs(300, 7, noise=1.0)
+    model, _ = fast_fit(Softmax, X.astype(np.float32), y, X.astype(np.float32), y, epochs=1,
+                        batch_size=50, workers=1)
+    assert model.W.dtype == np.float32
+    with pytest.raises(ValueError, match="model_cls"):
+        fast_fit(lambda: LinearClassifier(svm_loss_vectorized), X, y, X, y)
+    with pytest.raises(ValueError, match="batch_size"):
+        fast_fit(LinearSVM, X, y, X, y, batch_size=1000)
+    with pytest.raises(ValueError, match="momentum"):
+        fast_fit(LinearSVM, X, y, X, y, batch_size=50, momentum=1.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        fast_fit(LinearSVM, X, y, X, y, batch_size=50, learning_rate=0.0)
+    with pytest.raises(ValueError, match="epochs"):
+        fast_fit(LinearSVM, X, y, X, y, batch_size=50, epochs=0)
