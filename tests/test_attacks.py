@@ -9,6 +9,7 @@ The zip attacks go through the collect step.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import sqlite3
 import threading
@@ -33,13 +34,11 @@ PROBE_TIMEOUT = 30
 # Probe and notebook run each end within their timeouts; the rest is start-up and slack.
 MAX_SECONDS = PROBE_TIMEOUT + LIMITS.total_timeout + 30
 
-# Known gaps in the out-of-kernel verification (reported to the autograder's owners): the
-# probe runs in the student's process and converts return values with numpy after the
-# traced call, and a function exec'd from linclass's source is not recognised as the
-# reference. The tests stay, so they start passing once the gaps are closed.
+# Known gaps in the out-of-kernel verification, reported to the autograder's owners. The
+# tests stay, so they start passing once the gaps are closed.
 KNOWN_GAPS = {
-    "copy_reference_source": "a reference compiled from inspect.getsource is not recognised",
-    "lazy_reference_result": "return values are converted with __array__ outside the traced call",
+    "copy_reference_disguised": ("a function compiled at run time under the answer cell's file name "
+                                 "passes for the student's own code"),
 }
 
 
@@ -140,11 +139,16 @@ def grade_attacks(root: Path, source, names: list[str], limits: sandbox.Limits, 
     return results, before, after, server
 
 
+# Without bubblewrap a grader running as root has no process limit (the kernel exempts
+# root), so a fork bomb would take down the test machine instead of being contained.
+UNSAFE_HERE = {"fork_bomb"} if not sandbox.sandbox_available() and os.geteuid() == 0 else set()
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Every attack, built from the compact source notebook, graded once."""
     return grade_attacks(tmp_path_factory.mktemp("attacks"), build_source_notebook(),
-                         [a.name for a in attacks.ATTACKS], LIMITS, PROBE_TIMEOUT)
+                         [a.name for a in attacks.ATTACKS if a.name not in UNSAFE_HERE], LIMITS, PROBE_TIMEOUT)
 
 
 def check_outcome(attack, graded, max_seconds):
@@ -182,6 +186,8 @@ def check_outcome(attack, graded, max_seconds):
 
 @pytest.mark.parametrize("attack", attacks.ATTACKS, ids=[a.name for a in attacks.ATTACKS])
 def test_attack(graded, attack, request):
+    if attack.name in UNSAFE_HERE:
+        pytest.skip("no sandbox and running as root: a fork bomb cannot be contained here")
     if attack.name in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[attack.name], strict=False))
     check_outcome(attack, graded, MAX_SECONDS)

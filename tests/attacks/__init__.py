@@ -348,15 +348,18 @@ def _wrap_reference(nb, kit):
                                       f"    return getattr(losses, '{ref}')(W, X, y, reg)")
 
 
-def _copy_reference_source(nb, kit):
-    for fn in loss_functions(nb):
-        ref = fn.replace("_naive", "_vectorized")
-        append(cell_defining(nb, fn), f"""\
+def _copy_reference_source_as(filename: str | None):
+    def change(nb, kit):
+        for fn in loss_functions(nb):
+            ref = fn.replace("_naive", "_vectorized")
+            name = repr(filename or f"<cell-{_gid(cell_defining(nb, fn))}>")
+            append(cell_defining(nb, fn), f"""\
 import inspect, linclass.losses
 _code = inspect.getsource(linclass.losses)
 _ns = {{}}
-exec(compile(_code, "<cell-copied>", "exec"), _ns)
+exec(compile(_code, {name}, "exec"), _ns)
 {fn} = _ns["{ref}"]""")
+    return change
 
 
 def _lazy_reference(nb, kit):
@@ -402,8 +405,9 @@ _np.asarray = _swap""")
 
 
 def _read_course_files(nb, kit):
+    # At the end of the last answer cell, so no stub defined later overrides what it finds.
     t = kit.targets
-    prepend(solution_cells(nb)[0], f"""\
+    append(solution_cells(nb)[-1], f"""\
 import json, os, glob
 _found = []
 for _p in [{t.get('source', '')!r}, "../../../source/svm/svm.ipynb", "../../source/svm/svm.ipynb",
@@ -615,7 +619,9 @@ ATTACKS: list[Attack] = [
     Attack("wrap_reference", "the losses call the reference in linclass.losses", "stub",
            _variant("stub", _wrap_reference), flagged=True),
     Attack("copy_reference_source", "the reference's source is read with inspect and exec'd", "stub",
-           _variant("stub", _copy_reference_source), flagged=True),
+           _variant("stub", _copy_reference_source_as("<string>")), flagged=True),
+    Attack("copy_reference_disguised", "the same, compiled under the answer cell's own file name", "stub",
+           _variant("stub", _copy_reference_source_as(None)), flagged=True),
     Attack("lazy_reference_result", "returns objects whose __array__ computes the reference later", "stub",
            _variant("stub", _lazy_reference), flagged=True),
     Attack("patch_numpy_array_in_probe", "np.array/np.asarray swapped to emit the reference's outputs", "zeros",

@@ -3,7 +3,9 @@
 It has the graded functions and test-cell ``grade_id``s of the svm assignment
 (``svm_loss_naive_loss``, ``svm_loss_vectorized_speed``, ...), visible tests that use
 ``np.allclose``/``np.testing.assert_allclose``/``np.isclose`` (the checks students try to
-monkeypatch) and hidden tests that call ``linclass.grading``, like the real assignment.
+monkeypatch), hidden tests that call ``linclass.grading`` like the real assignment, and
+two hidden tests that compare with ``np.allclose`` in the kernel, as many course notebooks
+do (plain nbgrader believes them; our grader verifies outside the kernel).
 It loads no data and trains nothing, so every attack grades in seconds.
 """
 from __future__ import annotations
@@ -88,10 +90,15 @@ np.testing.assert_allclose(dW, np.zeros((3, 2)), atol=1e-12)''',
 rng = np.random.default_rng(0)
 W = rng.standard_normal((5, 3)); X = rng.standard_normal((8, 5)); y = rng.integers(0, 3, 8)
 assert np.allclose(svm_loss_vectorized(W, X, y, 0.1)[0], svm_loss_naive(W, X, y, 0.1)[0])''',
-                                 'grading.check_loss(svm_loss_vectorized, "svm_loss_vectorized", seed=13, part="loss")'),
+                                 # Like many course notebooks, this hidden test compares with
+                                 # np.allclose in the student's kernel: plain nbgrader trusts it.
+                                 'from linclass import losses as _ref\n'
+                                 'W2 = rng.standard_normal((20, 4)); X2 = rng.standard_normal((30, 20)); y2 = rng.integers(0, 4, 30)\n'
+                                 'assert np.allclose(svm_loss_vectorized(W2, X2, y2, 2.0)[0], _ref.svm_loss_vectorized(W2, X2, y2, 2.0)[0])'),
     "svm_loss_vectorized_grad": (2, '''\
 np.testing.assert_allclose(svm_loss_vectorized(W, X, y, 0.1)[1], svm_loss_naive(W, X, y, 0.1)[1])''',
-                                 'grading.check_loss(svm_loss_vectorized, "svm_loss_vectorized", seed=14, part="grad")'),
+                                 'np.testing.assert_allclose(svm_loss_vectorized(W2, X2, y2, 2.0)[1], '
+                                 '_ref.svm_loss_vectorized(W2, X2, y2, 2.0)[1], rtol=1e-6)'),
     "svm_loss_vectorized_speed": (1, "assert callable(svm_loss_vectorized)",
                                   'grading.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized", seed=15)'),
     "sample_batch_check": (1, '''\
