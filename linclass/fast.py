@@ -106,7 +106,7 @@ def _check_fast_inputs(W, X, y, reg, block_rows, workers):
 def _svm_block(Wt, Xb, yb, delta):
     """Hinge loss sum and dW.T contribution of one block. Wt: (C, D), Xb: (B, D), yb: (B,)."""
     cols = np.arange(Xb.shape[0])
-    scores = Wt @ Xb.T                                       # (C, B): classes along rows
+    scores = (Xb @ Wt.T).T                                   # (C, B): classes along rows
     margins = scores - scores[yb, cols] + Wt.dtype.type(delta)
     np.maximum(margins, 0, out=margins)
     margins[yb, cols] = 0
@@ -118,7 +118,7 @@ def _svm_block(Wt, Xb, yb, delta):
 def _softmax_block(Wt, Xb, yb, delta):
     """Cross-entropy sum and dW.T contribution of one block (delta is unused)."""
     cols = np.arange(Xb.shape[0])
-    scores = Wt @ Xb.T                                       # (C, B)
+    scores = (Xb @ Wt.T).T                                   # (C, B)
     top = scores.argmax(axis=0)
     scores -= scores[top, cols]                              # largest exponent is exp(0) = 1
     with np.errstate(under="ignore"):
