@@ -69,12 +69,14 @@ def _time_pair(argv: list[str], scratch: Path, repeats: int) -> tuple[float, flo
 def run(ctx=None) -> list[dict]:
     """Rows {"figure","value","unit","ratio","target","met","notes"} for benchmarks/run.py."""
     quick = bool(_option(ctx, "quick", False))
+    repeats = _option(ctx, "repeats", None)
     python = python_executable()
     mode = "bubblewrap" if sandbox_available() else "UNSANDBOXED fallback (rlimits only)"
     workloads = [
-        ("python -c pass", [python, "-c", "pass"], 5 if quick else 21),
-        ("import numpy, linclass", [python, "-c", "import numpy, linclass"], 5 if quick else 15),
-        ("3-cell notebook with nbclient", [python, "-c", _NOTEBOOK_RUNNER], 2 if quick else 5),
+        ("python -c pass", [python, "-c", "pass"], repeats or (5 if quick else 21)),
+        ("import numpy, linclass", [python, "-c", "import numpy, linclass"], repeats or (5 if quick else 15)),
+        ("3-cell notebook with nbclient", [python, "-c", _NOTEBOOK_RUNNER],
+         max(2, repeats // 3) if repeats else (2 if quick else 5)),
     ]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
