@@ -235,7 +235,7 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
 
 
 # What grading the samples must give: student -> (status, score, named mistakes), per
-# assignment, with the points of solutions/ (svm: 38 points, softmax: 34, of which 10 and 8
+# assignment, with the points of solutions/ (svm: 38 points, softmax: 34, of which 9 and 8
 # are written answers graded by hand). tests/test_autograder_samples.py asserts every entry.
 EXPECTED = {
     "svm": {
