@@ -36,22 +36,33 @@ def interleaved(fns, repeats):
     return [statistics.median(t) for t in times]
 
 
-def read_bandwidth_fn(X):
-    """A function that reads all of X once, as fast as this machine can (BLAS gemv).
+def _split(fn_of_part, parts):
+    """Run fn_of_part on each part in its own thread, BLAS limited to one thread each."""
+    from linclass.fast import _pool, single_threaded_blas
+
+    def go():
+        with single_threaded_blas():
+            list(_pool(len(parts)).map(fn_of_part, parts))
+    return go
+
+
+def read_bandwidth_fns(X, workers=2):
+    """Two functions that each read all of X once: BLAS gemv, and gemv on row halves in threads.
 
     X @ v streams every byte of X once with a few flops per element, so its time is the
-    time to read X from memory with all cores.
+    time to read X from memory. The bound uses the faster of the two ways, so that a
+    multi-threaded BLAS slowed down by a busy machine does not make the bound look easy.
     """
     v = np.ones(X.shape[1], dtype=X.dtype)
-    return lambda: X @ v
+    return [lambda: X @ v, _split(lambda part: part @ v, np.array_split(X, workers))]
 
 
-def matmul_rate_fn(dtype, n=2048):
-    """(function, flops): a large square matrix product, the machine's best flop rate."""
+def matmul_rate_fns(dtype, n=2048, workers=2):
+    """(functions, flops): a large square product, by BLAS alone and split by rows in threads."""
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
-    return (lambda: A @ B), 2.0 * n ** 3
+    return [lambda: A @ B, _split(lambda part: part @ B, np.array_split(A, workers))], 2.0 * n ** 3
 
 
 def blas_threads():

@@ -37,11 +37,13 @@ from linclass.classifiers import LinearSVM, Softmax  # noqa: E402
 from linclass.tuning import fast_fit  # noqa: E402
 
 TIME_FACTOR = 5.0
-TIME_BOUND_S = 150.0
+# Seconds each scikit-learn fit may take before it counts as "did not finish". Generous for
+# the two references (34-59 s and 8-12 s on an idle machine), short for LinearSVC.
+TIME_BOUND_S = {"LogisticRegression": 600.0, "SGDClassifier": 600.0, "LinearSVC": 120.0}
 # fast_fit settings, chosen in development on this validation split (so the test accuracy
 # beside them is the unbiased figure).
 SETTINGS = {
-    "softmax": dict(epochs=4, batch_size=500, learning_rate=3e-3, reg=1e-4),
+    "softmax": dict(epochs=6, batch_size=500, learning_rate=5e-3, reg=1e-4),
     "hinge": dict(epochs=1, batch_size=500, learning_rate=1e-3, reg=1e-4),
 }
 
@@ -123,11 +125,11 @@ def run(ctx=None) -> list[dict]:
     for family, kinds in baselines.items():
         results = {}
         for kind in kinds:
-            res = _bounded(kind, cifar, TIME_BOUND_S)
+            res = _bounded(kind, cifar, TIME_BOUND_S[kind])
             results[kind] = res
             if res is None:
                 rows.append(row(f"scikit-learn {kind}", None, "s", None, None, None,
-                                f"no result within the time bound of {TIME_BOUND_S:.0f} s"))
+                                f"no result within the time bound of {TIME_BOUND_S[kind]:.0f} s"))
             else:
                 rows.append(row(f"scikit-learn {kind} (standardized features)", round(res[0], 2), "s", None,
                                 None, None, f"val {res[1]:.3f}, test {res[2]:.3f}; one fit"))
