@@ -26,9 +26,10 @@ __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "SAMPLING_MODES"]
 # How train() draws its minibatches:
 # - "replacement": every step draws batch_size row indices at random with replacement and
 #   copies those rows (X[idx]), exactly as in the CS231n assignment.
-# - "epoch": the rows are shuffled once (one copy of X), then every epoch walks through
-#   contiguous slices of that copy in a new random order, starting at a random offset.
-#   No copy per step, so each step only reads its batch: this is the fast mode.
+# - "epoch": one shuffle (a permutation of the row indices) per epoch; each step gathers
+#   the next batch_size rows of that order into one reused buffer. Every example is seen
+#   once per epoch, no array is allocated per step and X itself is never copied: this is
+#   the fast mode.
 SAMPLING_MODES = ("replacement", "epoch")
 
 _FORMAT_VERSION = 1
@@ -141,7 +142,7 @@ class LinearClassifier:
         - momentum: float in [0, 1); 0 is plain SGD. With momentum the step follows a
           running average of the gradients: v = momentum * v - lr * dW; W += v.
         - sampling: "replacement" (CS231n: random rows with replacement each step) or
-          "epoch" (one shuffled copy of X, then contiguous batches; faster). See
+          "epoch" (one shuffle per epoch, batches gathered into a reused buffer; faster). See
           SAMPLING_MODES in this module. With "epoch", LinearSVM and Softmax compute the
           loss with the kernel of linclass.fast (same values, no per-step input checks);
           with "replacement" they call the vectorized losses of linclass.losses.
@@ -249,15 +250,18 @@ class LinearClassifier:
             while True:
                 idx = rng.choice(N, batch_size, replace=True)
                 yield X[idx], y[idx]
-        order = rng.permutation(N)
-        X_shuffled, y_shuffled = X[order], y[order]
+        # One buffer for every batch: it is overwritten in place at each step, so a batch
+        # costs one read of its rows and no allocation (a fresh X[idx] each step would
+        # allocate and page-fault a new array). The caller uses a batch before the next.
+        X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         while True:
-            # A random offset changes which rows share a batch from one epoch to the next.
-            offset = int(rng.integers(0, batch_size))
-            starts = np.arange(offset, N - batch_size + 1, batch_size)
-            rng.shuffle(starts)
-            for s in starts:
-                yield X_shuffled[s:s + batch_size], y_shuffled[s:s + batch_size]
+            order = rng.permutation(N)
+            for s in range(0, N - batch_size + 1, batch_size):
+                idx = order[s:s + batch_size]
+                # mode="clip" lets np.take write straight into `out` (indices are valid);
+                # the default mode="raise" copies through a temporary buffer.
+                np.take(X, idx, axis=0, out=X_batch, mode="clip")
+                yield X_batch, y[idx]
 
     # -- using the model ---------------------------------------------------------------
     def _trained_W(self):
