@@ -282,7 +282,7 @@ def predict_wrong_axis(W, X):
 
 @pytest.mark.parametrize("fn,name", [(sample_ok, "sample_batch"), (step_ok, "sgd_step"),
                                      (step_in_place, "sgd_step"), (predict_ok, "predict")])
-def test_correct_helpers_pass(fn, name):
+def test_correct_training_functions_pass(fn, name):
     assert run_all(fn, name) == (True, "")
     grading.check_function(fn, name, seed=2)
 
@@ -297,7 +297,7 @@ def test_correct_helpers_pass(fn, name):
     (predict_float, "predict", "ints"),
     (predict_wrong_axis, "predict", "highest score"),
 ])
-def test_buggy_helpers_fail_with_a_named_problem(fn, name, fragment):
+def test_buggy_training_functions_fail_with_a_named_problem(fn, name, fragment):
     ok, msg = run_all(fn, name)
     assert not ok and fragment in msg, msg
     with pytest.raises(AssertionError, match=fragment):
