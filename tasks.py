@@ -128,7 +128,16 @@ def main(argv=None) -> int:
     p = sub.add_parser("clean", help="remove build/ (and .venv/ with --venv)")
     p.add_argument("--venv", action="store_true")
     p.set_defaults(func=cmd_clean)
-    args = parser.parse_args(argv)
+    # argparse's REMAINDER drops a leading option such as `bench --quick` or `test -k x`:
+    # hand whatever it did not recognise to the command that passes arguments through.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.task == "bench":
+            args.bench_args = unknown + list(args.bench_args)
+        elif args.task == "test":
+            args.pytest_args = unknown + list(args.pytest_args)
+        else:
+            parser.error("unrecognized arguments: " + " ".join(unknown))
     return args.func(args)
 
 
