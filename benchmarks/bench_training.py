@@ -5,13 +5,14 @@
 Side by side in one run, interleaved:
 - "CS231n": LinearSVM.train with sampling="replacement" (random rows with replacement and
   a fancy-indexing copy every step, the vectorized loss with its input checks);
-- "fast": LinearSVM.train with sampling="epoch" (one shuffled copy of X, then contiguous
-  slices: no copy per step, the kernel of linclass.fast without per-step checks);
+- "fast": LinearSVM.train with sampling="epoch" (one shuffle per epoch, each batch gathered
+  into one reused buffer: no allocation per step, X never copied; the kernel of
+  linclass.fast without per-step checks);
 - the memory bound: bytes of the 1500 batches / read bandwidth, the bandwidth measured in
   the same run (BLAS gemv over X).
 
 Target (issue 8, target 2): the fast trainer within 3x of that bound. Both float64 and
-float32. The shuffled copy made at the start of "epoch" sampling is part of the time.
+float32. Both trainers run with one BLAS thread (see LinearClassifier.train).
 """
 from __future__ import annotations
 
