@@ -405,21 +405,26 @@ _np.asarray = _swap""")
 
 
 def _read_course_files(nb, kit):
-    # At the end of the last answer cell, so no stub defined later overrides what it finds.
+    # At the end of every answer cell, so the stub above it never wins.
+    for cell in solution_cells(nb):
+        _read_course_files_into(cell, kit)
+
+
+def _read_course_files_into(cell, kit):
     t = kit.targets
-    append(solution_cells(nb)[-1], f"""\
+    append(cell, f"""\
 import json, os, glob
 _found = []
 for _p in [{t.get('source', '')!r}, "../../../source/svm/svm.ipynb", "../../source/svm/svm.ipynb",
            {str(Path(t.get('solutions', '/nonexistent')) / 'svm' / 'svm.ipynb')!r},
-           {t.get('other_student', '')!r}] + glob.glob("../../**/*.ipynb", recursive=True)[:50]:
+           {t.get('other_student', '')!r}] + glob.glob("../*/*.ipynb") + glob.glob("../../*/*/*.ipynb"):
     try:
         _nb = json.load(open(_p))
     except Exception:
         continue
     for _c in _nb.get("cells", []):
         _src = "".join(_c.get("source", ""))
-        if _c.get("cell_type") == "code" and "def " in _src:
+        if _c.get("cell_type") == "code" and "def " in _src and "_found" not in _src:
             try:
                 exec(_src.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
                 _found.append(_p)
