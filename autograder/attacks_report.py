@@ -21,13 +21,10 @@ import hashlib
 import json
 import os
 import resource
-import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import attacks  # noqa: E402  (the attack suite lives with the tests)
+from attacks.harm import LeakServer, digest  # noqa: E402
 from attacks.source import build_source_notebook  # noqa: E402
 
 from autograder import sandbox  # noqa: E402
@@ -47,49 +45,6 @@ UNSAFE_WITHOUT_SANDBOX = {"fork_bomb": "would exhaust the machine's processes",
                           "disk_flood": "would fill the disk"}
 NBGRADER_SECONDS = 120
 NBGRADER_MEMORY = 4 * 1024**3
-
-
-class LeakServer:
-    """Counts TCP connections to 127.0.0.1:port."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop = True
-        self.thread.join(timeout=2)
-        self.sock.close()
-
-
-def _digest(path: Path) -> str | None:
-    path = Path(path)
-    if not path.exists():
-        return None
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()
-                                                 and "autograded" not in p.parts and "submitted" not in p.parts
-                                                 and "feedback" not in p.parts and p.suffix != ".db")
-    for f in files:
-        h.update(str(f).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def _gradebook_digest(db: Path, student: str | None = None) -> str:
@@ -170,7 +125,8 @@ class Course:
         return proc.returncode, text
 
     def state(self, student: str | None = None) -> dict:
-        out = {name: _digest(Path(p)) for name, p in self.targets.items() if name != "gradebook"}
+        out = {name: digest(Path(p), skip_parts=("autograded", "submitted", "feedback"), skip_suffixes=(".db",))
+               for name, p in self.targets.items() if name != "gradebook"}
         out["gradebook"] = _gradebook_digest(self.root / "gradebook.db", student)
         return out
 
@@ -244,8 +200,8 @@ def _fmt_score(row) -> str:
 
 
 def table(ours: dict, plain: dict, leaks: dict) -> str:
-    head = (f"| attack | ours: score | status | flagged | s | nbgrader: score | flagged | s | harm with nbgrader |\n"
-            f"|---|---|---|---|---|---|---|---|---|")
+    head = ("| attack | ours: score | status | flagged | s | nbgrader: score | flagged | s | harm with nbgrader |\n"
+            "|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for name in ours:
         o, p = ours[name], plain.get(name, {})

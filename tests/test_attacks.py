@@ -8,11 +8,8 @@ The zip attacks go through the collect step.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 import sqlite3
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +18,7 @@ import nbformat
 import pytest
 
 import attacks
+from attacks.harm import LeakServer, digest
 from attacks.source import build_source_notebook
 from autograder import sandbox
 from autograder.collect import collect
@@ -40,48 +38,6 @@ KNOWN_GAPS = {
     "copy_reference_disguised": ("a function compiled at run time under the answer cell's file name "
                                  "passes for the student's own code"),
 }
-
-
-class LeakServer:
-    """A TCP server on 127.0.0.1 that records every connection made to it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop = True
-        self.thread.join(timeout=2)
-        self.sock.close()
-
-
-def _digest(path: Path) -> str | None:
-    """sha256 of a file, or of a folder's file names and contents; None when absent."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(str(f).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def autograded_points(result) -> float:
@@ -113,7 +69,7 @@ def grade_attacks(root: Path, source, names: list[str], limits: sandbox.Limits, 
     db.execute("INSERT INTO grade VALUES ('bob', 3.0)")
     db.commit()
     db.close()
-    before = {name: _digest(Path(p)) for name, p in kit.targets.items()}
+    before = {name: digest(Path(p)) for name, p in kit.targets.items()}
 
     subs = {}
     for name in names:
@@ -135,7 +91,7 @@ def grade_attacks(root: Path, source, names: list[str], limits: sandbox.Limits, 
             results = {name: (result, seconds) for name, result, seconds in pool.map(grade, names)}
     finally:
         server.close()
-    after = {name: _digest(Path(p)) for name, p in kit.targets.items()}
+    after = {name: digest(Path(p)) for name, p in kit.targets.items()}
     return results, before, after, server
 
 
