@@ -1,16 +1,16 @@
-"""linclass: the reference code for the lecture "Loss functions and linear classification"."""
+"""linclass: the reference code for the lecture "Loss functions and linear classification".
+
+Import the module you need; the package itself loads nothing, so ``import linclass.data``
+stays fast and does not put the reference answers in a student's namespace.
+
+- ``linclass.data``: CIFAR-10 download, loading, the CS231n split, synthetic data
+- ``linclass.losses``, ``linclass.regularizers``: the losses and regularizers with gradients
+- ``linclass.gradcheck``: numerical gradients and gradient checks
+- ``linclass.classifiers``, ``linclass.tuning``: linear classifiers, SGD, hyperparameter search
+- ``linclass.fast``: fast full-batch loss and gradient for large N
+- ``linclass.plots``: class templates, loss curves, search results, score tables
+- ``linclass.grading``: the checks hidden tests and the autograder run on students' functions
+- ``linclass.demo``: the interactive linear-classifier demo
+"""
 
 __version__ = "0.1.0"
-
-from .losses import (
-    svm_loss_naive,
-    svm_loss_vectorized,
-    softmax_loss_naive,
-    softmax_loss_vectorized,
-    svm_loss_from_scores,
-    softmax_loss_from_scores,
-    svm_loss_variant,
-    binary_loss,
-)
-from .regularizers import l2, l1, elastic_net, max_norm_project
-from .gradcheck import eval_numerical_gradient, grad_check_sparse, rel_error, check_gradient
