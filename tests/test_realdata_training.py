@@ -3,7 +3,6 @@
 lr 1e-7, reg 2.5e4, 1500 iterations of batch 200 (the assignment's defaults) gave about
 0.36 (SVM) and 0.30 (softmax) validation accuracy with another implementation.
 """
-import numpy as np
 import pytest
 
 from linclass.classifiers import LinearSVM, Softmax

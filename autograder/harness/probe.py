@@ -18,7 +18,6 @@ The grader decides every verdict from these files in its own process.
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import signal

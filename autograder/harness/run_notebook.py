@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     _status("running")
     try:
         client.execute()
-    except CellTimeoutError as err:
+    except CellTimeoutError:
         _save(nb, dest)
         _status("cell timeout", f"a cell ran longer than {timeout:g} s", _next(current))
         return 0
