@@ -212,7 +212,8 @@ def verify_function(name: str, record: dict | None, seed: int) -> FunctionVerdic
     else:
         own, own_msg = False, f"{name}: could not be traced ({record.get('error') or 'no trace'})."
         profile = None
-    if not own and profile is not None and (profile.get("reference_calls") or
+    copied = isinstance(profile, dict) and grading.reference_fingerprints().get(profile.get("fingerprint"))
+    if not own and profile is not None and (copied or profile.get("reference_calls") or
                                             profile.get("defined_in") is None or
                                             "linclass" in str(profile.get("defined_in"))):
         v.calls_reference = True
@@ -227,7 +228,7 @@ def verify_function(name: str, record: dict | None, seed: int) -> FunctionVerdic
     named = []
     if v.calls_reference:
         named.append(bugs.CALLS_REFERENCE if profile is not None and (
-            profile.get("reference_calls") or "linclass" in str(profile.get("defined_in")))
+            copied or profile.get("reference_calls") or "linclass" in str(profile.get("defined_in")))
             else bugs.NOT_OWN_CELL)
     elif not v.checks["all"][0]:
         named.extend(_name_bugs(name, decoded, cases))

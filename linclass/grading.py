@@ -55,7 +55,12 @@ module has three layers:
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import importlib
+import inspect
 import sys
+import types
 import sysconfig
 import warnings
 from pathlib import Path
@@ -501,6 +506,49 @@ def _defined_in(fn):
     return None if code is None else code.co_filename
 
 
+def code_fingerprint(fn) -> str | None:
+    """sha256 of what a function's code does, or None when fn is not a Python function.
+
+    Bytecode, names, local variable names and constants go in, nested functions included;
+    the file name, the line numbers and the docstring stay out. So two functions compiled
+    from the same source text get the same fingerprint wherever and under whatever file
+    name they were compiled, while code a student wrote differs in at least a name.
+    """
+    fn = getattr(fn, "__wrapped__", fn)
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+    digest = hashlib.sha256()
+
+    def feed(c, docstring):
+        digest.update(c.co_code)
+        digest.update(repr((c.co_names, c.co_varnames)).encode())
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                feed(const, None)
+            elif not (docstring is not None and const == docstring):
+                digest.update(repr(const).encode())
+
+    feed(code, fn.__doc__)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def reference_fingerprints() -> dict:
+    """{fingerprint: "linclass.module.function"} for every function and method of the reference."""
+    found = {}
+    for module_name in ("losses", "fast", "classifiers", "tuning", "regularizers"):
+        module = importlib.import_module(f"linclass.{module_name}")
+        for name, obj in vars(module).items():
+            members = [(name, obj)]
+            if inspect.isclass(obj) and obj.__module__ == module.__name__:
+                members = [(f"{name}.{k}", v) for k, v in vars(obj).items()]
+            for qualname, member in members:
+                if inspect.isfunction(member) and member.__module__ == module.__name__:
+                    found.setdefault(code_fingerprint(member), f"linclass.{module_name}.{qualname}")
+    return found
+
+
 def trace_profile(fn, function_name: str, seed: int = 0) -> dict:
     """Run a student's function under a line tracer at two sizes of N; return plain data.
 
@@ -508,7 +556,8 @@ def trace_profile(fn, function_name: str, seed: int = 0) -> dict:
     Returns a dict: ``function``, ``sizes`` (the two N), ``events`` (Python line and call
     events in the student's own code at each size), ``reference_calls`` (files of the
     reference that ran during the calls), ``defined_in`` (the file holding fn's code, or
-    None when fn is not a Python function) and ``error`` (an exception message or None).
+    None when fn is not a Python function), ``fingerprint`` (``code_fingerprint(fn)``) and
+    ``error`` (an exception message or None).
     """
     _check_name(function_name)
     rng = np.random.default_rng([int(seed), 99, GRADED_FUNCTIONS.index(function_name)])
@@ -532,7 +581,7 @@ def trace_profile(fn, function_name: str, seed: int = 0) -> dict:
         error = error or err
     return {"function": function_name, "sizes": list(VECTOR_SIZES), "events": events,
             "reference_calls": sorted(Path(f).name for f in reference_calls),
-            "defined_in": _defined_in(fn), "error": error}
+            "defined_in": _defined_in(fn), "fingerprint": code_fingerprint(fn), "error": error}
 
 
 def judge_not_reference(profile: dict) -> tuple[bool, str]:
@@ -549,6 +598,10 @@ def judge_not_reference(profile: dict) -> tuple[bool, str]:
         return False, f"{name} is imported from linclass; write it yourself in the notebook. It earns no points."
     if resolved.startswith(_library_prefixes()):
         return False, f"{name} must be a function you define with def in the notebook, not a library function."
+    copied = reference_fingerprints().get(profile.get("fingerprint"))
+    if copied:
+        return False, (f"{name} is a copy of the reference implementation {copied}, compiled in the "
+                       "notebook; write it yourself. It earns no points.")
     if profile["reference_calls"]:
         return False, (f"{name} calls the reference implementation in linclass "
                        f"({', '.join(profile['reference_calls'])}); write it yourself. It earns no points.")

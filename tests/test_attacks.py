@@ -32,14 +32,6 @@ PROBE_TIMEOUT = 30
 # Probe and notebook run each end within their timeouts; the rest is start-up and slack.
 MAX_SECONDS = PROBE_TIMEOUT + LIMITS.total_timeout + 30
 
-# Known gaps in the out-of-kernel verification, reported to the autograder's owners. The
-# tests stay, so they start passing once the gaps are closed.
-KNOWN_GAPS = {
-    "copy_reference_disguised": ("a function compiled at run time under the answer cell's file name "
-                                 "passes for the student's own code"),
-}
-
-
 def autograded_points(result) -> float:
     """The points a perfect submission earns before a person grades the written answers."""
     return sum(p.max_points for p in result.parts.values() if not p.manual)
@@ -141,11 +133,9 @@ def check_outcome(attack, graded, max_seconds):
 
 
 @pytest.mark.parametrize("attack", attacks.ATTACKS, ids=[a.name for a in attacks.ATTACKS])
-def test_attack(graded, attack, request):
+def test_attack(graded, attack):
     if attack.name in UNSAFE_HERE:
         pytest.skip("no sandbox and running as root: a fork bomb cannot be contained here")
-    if attack.name in KNOWN_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[attack.name], strict=False))
     check_outcome(attack, graded, MAX_SECONDS)
 
 
