@@ -409,3 +409,29 @@ def test_judges_work_on_plain_profiles():
     assert not grading.judge_vectorized({**base, "events": [12, 12], "error": "TypeError: x"})[0]
     assert grading.judge_not_reference({**base, "events": [1, 1]})[0]
     assert not grading.judge_not_reference({**base, "events": [1, 1], "reference_calls": ["losses.py"]})[0]
+
+
+def test_a_copy_of_the_reference_is_recognised_wherever_it_was_compiled():
+    import inspect
+
+    from linclass import losses
+
+    namespace = {}
+    exec(compile(inspect.getsource(losses), "<cell-svm_loss_vectorized>", "exec"), namespace)
+    copy = namespace["svm_loss_vectorized"]
+    assert grading.reference_fingerprints()[grading.code_fingerprint(copy)] == \
+        "linclass.losses.svm_loss_vectorized"
+    profile = {"function": "svm_loss_vectorized", "defined_in": "<cell-svm_loss_vectorized>",
+               "reference_calls": [], "fingerprint": grading.code_fingerprint(copy)}
+    ok, message = grading.judge_not_reference(profile)
+    assert not ok and "copy of the reference" in message
+
+
+def test_own_code_has_a_fingerprint_of_its_own():
+    namespace = {"np": np}
+    exec("def svm_loss_vectorized(W, X, y, reg):\n"
+         "    scores = X @ W\n"
+         "    return float(scores.sum()), np.zeros_like(W)\n", namespace)
+    own = namespace["svm_loss_vectorized"]
+    assert grading.code_fingerprint(own) not in grading.reference_fingerprints()
+    assert grading.code_fingerprint(len) is None
