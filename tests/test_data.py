@@ -606,8 +606,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB on Linux")
 def test_real_cifar10_peak_memory(real_data_dir):
-    # The float64 results alone take 1.26 GB; a convert-then-concatenate loader needs ~2.8 GB.
-    limits = {"float64": 1.7e9, "float32": 1.0e9}
+    # The float64 results alone take 1.26 GB; a convert-then-concatenate loader needs 2.8 to
+    # 4.0 GB (2.0 in float32). Measured here: 1.48 GB (float64) and 0.84 GB (float32), once
+    # 1.09 GB for float32 on a loaded machine, so the limits leave that much room.
+    limits = {"float64": 2.0e9, "float32": 1.25e9}
     for dtype, limit in limits.items():
         out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(real_data_dir), dtype],
                              capture_output=True, text=True, check=True).stdout
