@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .losses import _check_nonnegative
+
 # Loss names used by the functions, and the labels the widget shows for them.
 LOSS_KINDS = ("ww", "ova", "structured", "softmax")
 LOSS_LABELS = {
@@ -107,13 +109,6 @@ def _check_inputs(W, b, X, y):
 def _check_kind(kind):
     if kind not in LOSS_KINDS:
         raise ValueError(f"kind must be one of {LOSS_KINDS}, got {kind!r}")
-
-
-def _check_nonnegative(name, value):
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def scores_of(W, b, X):
@@ -198,8 +193,8 @@ def demo_loss(W, b, X, y, kind="ww", reg=0.1, delta=1.0):
     """
     W, b, X, y = _check_inputs(W, b, X, y)
     _check_kind(kind)
-    reg = _check_nonnegative("reg", reg)
-    if _check_nonnegative("delta", delta) == 0:
+    reg = _check_nonnegative(reg, "reg")
+    if _check_nonnegative(delta, "delta") == 0:
         raise ValueError("delta must be > 0; the lecture uses delta = 1")
     N = X.shape[0]
     if N == 0:
@@ -225,7 +220,7 @@ def step(W, b, X, y, kind="ww", reg=0.1, learning_rate=0.1, batch_size=None, rng
         random with `rng` (a np.random.Generator; a new one is made when rng is None).
     Returns a StepResult (W, b, loss, batch); loss is measured on the batch before the update.
     """
-    learning_rate = _check_nonnegative("learning_rate", learning_rate)
+    learning_rate = _check_nonnegative(learning_rate, "learning_rate")
     N = np.asarray(X).shape[0]
     if batch_size is None:
         batch = np.arange(N)

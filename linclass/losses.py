@@ -115,13 +115,21 @@ def _check_labels(y, n, num_classes, name="y"):
     return y
 
 
+def _check_nonnegative(value, name, meaning=""):
+    """A real number >= 0 as a float, else a ValueError naming the argument.
+
+    meaning: a few words appended to the error, such as " (the margin)".
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number >= 0, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0{meaning}, got {value}")
+    return value
+
+
 def _check_reg(reg, name="reg"):
-    if isinstance(reg, (bool, np.bool_)) or not isinstance(reg, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number >= 0, got {reg!r}")
-    reg = float(reg)
-    if not np.isfinite(reg) or reg < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {reg}")
-    return reg
+    return _check_nonnegative(reg, name)
 
 
 def check_inputs(W, X, y, reg):
@@ -188,12 +196,7 @@ def check_scores(scores, y):
 
 
 def _check_delta(delta):
-    if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"delta must be a real number >= 0, got {delta!r}")
-    delta = float(delta)
-    if not np.isfinite(delta) or delta < 0:
-        raise ValueError(f"delta must be a finite number >= 0 (the margin), got {delta}")
-    return delta
+    return _check_nonnegative(delta, "delta", " (the margin)")
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import numbers
 
 import numpy as np
 
+from .losses import _check_nonnegative
+
 __all__ = ["l2", "l1", "elastic_net", "max_norm_project"]
 
 
@@ -27,15 +29,6 @@ def _check_weights(W, name="W"):
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf")
     return arr
-
-
-def _check_nonnegative(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def l2(W):
