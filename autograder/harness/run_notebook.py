@@ -3,7 +3,8 @@
     python run_notebook.py rebuilt.ipynb executed.ipynb
 
 Every cell runs, errors included (allow_errors), with the per-cell timeout from
-LINCLASS_CELL_TIMEOUT. The executed notebook is written every few seconds while it runs, so a run
+LINCLASS_CELL_TIMEOUT. The kernel loads kernel_config.py (next to this file): figures are not
+rendered to images, since nothing graded reads them. The executed notebook is written every few seconds while it runs, so a run
 that is killed still leaves the cells that finished before. run_status.json says how the run ended:
 {"status": "ok" | "cell timeout" | "dead kernel" | "error", "detail": str, "cell": int}.
 The grader reads both files as untrusted data.
@@ -25,6 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 
 SAVE_EVERY = 5.0  # seconds between saves of the partly executed notebook
+KERNEL_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_config.py")
 
 
 def _save(nb, path: str) -> None:
@@ -58,7 +60,7 @@ def main(argv: list[str]) -> int:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": os.getcwd()}},
-                            on_cell_executed=after_cell)
+                            on_cell_executed=after_cell, extra_arguments=[f"--config={KERNEL_CONFIG}"])
     _status("running")
     try:
         client.execute()
