@@ -18,6 +18,9 @@ The grader decides every verdict from these files in its own process.
 """
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -48,6 +51,68 @@ class CallTimeout(BaseException):
 
 def _on_alarm(signum, frame):
     raise CallTimeout()
+
+
+def _lazy_module(name: str):
+    """The module called name (str, absolute), loaded on first attribute access.
+
+    Already imported modules are returned as they are. A module that cannot be found
+    raises ImportError now, as the import statement would.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    parent, _, child = name.rpartition(".")
+    if parent:
+        importlib.import_module(parent)  # find_spec needs the parent's __path__
+        if name in sys.modules:
+            return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return importlib.import_module(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    if parent:
+        setattr(sys.modules[parent], child, module)
+    return module
+
+
+def _bind_setup(stmt: str, ns: dict) -> None:
+    """Run one setup import (str) into ns, loading modules not yet imported lazily.
+
+    The setup imports exist so that names like np and plt are there when an answer cell
+    uses them; most answer cells never touch plt or the plotting modules, and importing
+    matplotlib.pyplot alone was over half of the probe's time. A lazily loaded module is
+    the real module object: it runs its code at the first attribute access.
+    Statements other than plain absolute imports are exec'd as written.
+    """
+    tree = ast.parse(stmt)
+    node = tree.body[0] if len(tree.body) == 1 else None
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            module = _lazy_module(alias.name)
+            if alias.asname:
+                ns[alias.asname] = module
+            else:
+                top = alias.name.partition(".")[0]
+                ns[top] = sys.modules[top] if top != alias.name else module
+        return
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+            and all(a.name != "*" for a in node.names):
+        package = importlib.import_module(node.module)
+        for alias in node.names:
+            full = f"{node.module}.{alias.name}"
+            if hasattr(package, "__path__") and not hasattr(package, alias.name) \
+                    and importlib.util.find_spec(full) is not None:
+                value = _lazy_module(full)
+            else:
+                value = getattr(importlib.import_module(node.module), alias.name, None)
+                if value is None and not hasattr(package, alias.name):
+                    value = importlib.import_module(full)  # raises ImportError as `from` would
+            ns[alias.asname or alias.name] = value
+        return
+    exec(compile(stmt, "<setup>", "exec"), ns)
 
 
 def _short(text: str) -> str:
@@ -138,7 +203,7 @@ def main() -> int:
 
     for stmt in spec["setup"]:
         try:
-            exec(compile(stmt, "<setup>", "exec"), ns)
+            _bind_setup(stmt, ns)
         except Exception as err:
             out["setup_errors"].append(_short(f"{stmt}: {type(err).__name__}: {err}"))
 
