@@ -35,6 +35,11 @@ from autograder.verify import describe_check, function_of, load_probe, part_chec
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().parent / "harness"
 STATUSES = ("graded", "failed", "needs manual grading", "flagged")
+# Seconds the probe gives an answer cell that the notebook run already stopped for the cell
+# timeout. The probe runs answer cells alone, where they only define functions, which takes
+# milliseconds; a cell that never ends (a loop after its functions) would otherwise cost the
+# whole call_timeout a second time, on top of the notebook run's own cell timeout.
+STUCK_CELL_SECONDS = 3.0
 
 
 @dataclass
@@ -168,13 +173,20 @@ def _failed(student, assignment, reason, parts, t0, sandboxed=True, flags=None, 
                             notes=notes or [])
 
 
-def _run_probe(scratch: Path, rebuilt, source_nb, functions, config) -> tuple[dict | None, str | None, bool]:
+def _run_probe(scratch: Path, rebuilt, source_nb, functions, config,
+               stuck_cell: str | None = None) -> tuple[dict | None, str | None, bool]:
+    """Run harness/probe.py in its own sandbox; returns (probe data or None, problem, sandboxed).
+
+    stuck_cell: str or None, the grade_id of the answer cell the notebook run stopped at for
+        the cell timeout; the probe gives that cell STUCK_CELL_SECONDS instead of call_timeout.
+    """
     probe_dir = scratch / "probe"
     probe_dir.mkdir()
     cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.answers.items()
              if _is_code_answer(rebuilt.notebook, gid)]
     spec = {"setup": setup_imports(source_nb), "cells": cells, "functions": functions,
-            "seed": config.seed, "call_timeout": config.call_timeout}
+            "seed": config.seed, "call_timeout": config.call_timeout,
+            "stuck_cells": {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}}
     (probe_dir / "probe_input.json").write_text(json.dumps(spec))
     limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
                             memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
@@ -205,7 +217,13 @@ def _is_code_answer(nb, gid) -> bool:
     return False
 
 
-def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | None, bool]:
+def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | None, bool, str | None]:
+    """Run harness/run_notebook.py in its own sandbox.
+
+    Returns (executed NotebookNode or None, problem str or None, sandboxed bool, stuck_cell),
+    where stuck_cell is the grade_id of the answer cell the run stopped at for the cell
+    timeout, or None.
+    """
     kdir = scratch / "kernel"
     kdir.mkdir()
     nbformat.write(rebuilt.notebook, kdir / "rebuilt.ipynb")
@@ -214,7 +232,7 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
         [sandbox.python_executable(), str(HARNESS / "run_notebook.py"), "rebuilt.ipynb", "executed.ipynb"],
         kdir, readonly=[HARNESS, data], limits=config.limits,
         env={"LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "PYTHONHASHSEED": "0"})
-    executed, problem = None, None
+    executed, problem, stuck_cell = None, None, None
     try:
         executed = nbformat.reads(sandbox.read_scratch_file(kdir, "executed.ipynb", 60_000_000).decode("utf-8"),
                                   as_version=4)
@@ -228,11 +246,22 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
         problem = f"the notebook run was stopped: {result.reason}"
     elif status.get("status") in ("cell timeout", "dead kernel", "error"):
         cell = status.get("cell")
+        if status.get("status") == "cell timeout":
+            stuck_cell = _answer_cell_at(rebuilt, cell)
         where = f" at cell {cell}" if cell is not None else ""
         problem = f"the notebook run stopped{where}: {status.get('status')} ({str(status.get('detail'))[:200]})"
     elif status.get("status") != "ok" and problem is None:
         problem = f"the notebook run did not finish: {result.reason or status.get('status')}"
-    return executed, problem, result.sandboxed
+    return executed, problem, result.sandboxed, stuck_cell
+
+
+def _answer_cell_at(rebuilt, index) -> str | None:
+    """The grade_id of the code answer cell at index (untrusted, from run_status.json), or None."""
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(rebuilt.notebook.cells):
+        return None
+    cell = rebuilt.notebook.cells[index]
+    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return gid if cell.cell_type == "code" and gid in rebuilt.answers else None
 
 
 def grade_submission(notebook_path: Path, assignment: str, student: str, config: GradeConfig) -> SubmissionResult:
@@ -266,11 +295,12 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     scratch_root.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=scratch_root))
     try:
-        probe, probe_problem, sandboxed = _run_probe(scratch, rebuilt, source_nb, functions, config)
-        executed, kernel_problem = None, None
+        # The notebook run goes first so that the probe knows which answer cell never ended.
+        executed, kernel_problem, stuck_cell, sandboxed = None, None, None, True
         if config.run_notebook:
-            executed, kernel_problem, sb2 = _run_kernel(scratch, rebuilt, config)
-            sandboxed = sandboxed and sb2
+            executed, kernel_problem, sandboxed, stuck_cell = _run_kernel(scratch, rebuilt, config)
+        probe, probe_problem, sb2 = _run_probe(scratch, rebuilt, source_nb, functions, config, stuck_cell)
+        sandboxed = sandboxed and sb2
     finally:
         if not config.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -4,9 +4,11 @@
 
 Every cell runs, errors included (allow_errors), with the per-cell timeout from
 LINCLASS_CELL_TIMEOUT. The kernel loads kernel_config.py (next to this file): figures are not
-rendered to images, since nothing graded reads them. The executed notebook is written every few seconds while it runs, so a run
-that is killed still leaves the cells that finished before. run_status.json says how the run ended:
-{"status": "ok" | "cell timeout" | "dead kernel" | "error", "detail": str, "cell": int}.
+rendered to images, since nothing graded reads them. The executed notebook is written every
+few seconds while it runs, so a run that is killed still leaves the cells that finished
+before. run_status.json says how the run ended:
+{"status": "ok" | "cell timeout" | "dead kernel" | "error", "detail": str, "cell": int or None},
+where "cell" is the index of the cell that was running when the run stopped.
 The grader reads both files as untrusted data.
 """
 from __future__ import annotations
@@ -49,8 +51,11 @@ def main(argv: list[str]) -> int:
     timeout = float(os.environ.get("LINCLASS_CELL_TIMEOUT", "120"))
     current = {"index": None, "saved": time.monotonic()}
 
-    def after_cell(cell, cell_index, **kw):
+    def before_cell(cell, cell_index, **kw):
+        # Every cell, markdown too: when a cell times out, this is the one that was running.
         current["index"] = cell_index
+
+    def after_cell(cell, cell_index, **kw):
         # Plots make the notebook large; writing it after every cell costs real time, so
         # a run that is killed loses at most the last few seconds of cells.
         if time.monotonic() - current["saved"] > SAVE_EVERY:
@@ -60,29 +65,26 @@ def main(argv: list[str]) -> int:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": os.getcwd()}},
-                            on_cell_executed=after_cell, extra_arguments=[f"--config={KERNEL_CONFIG}"])
+                            on_cell_start=before_cell, on_cell_executed=after_cell,
+                            extra_arguments=[f"--config={KERNEL_CONFIG}"])
     _status("running")
     try:
         client.execute()
     except CellTimeoutError:
         _save(nb, dest)
-        _status("cell timeout", f"a cell ran longer than {timeout:g} s", _next(current))
+        _status("cell timeout", f"a cell ran longer than {timeout:g} s", current["index"])
         return 0
     except DeadKernelError as err:
         _save(nb, dest)
-        _status("dead kernel", f"the kernel died: {err}", _next(current))
+        _status("dead kernel", f"the kernel died: {err}", current["index"])
         return 0
     except Exception as err:
         _save(nb, dest)
-        _status("error", f"{type(err).__name__}: {err}", _next(current))
+        _status("error", f"{type(err).__name__}: {err}", current["index"])
         return 0
     _save(nb, dest)
     _status("ok")
     return 0
-
-
-def _next(current: dict):
-    return None if current["index"] is None else current["index"] + 1
 
 
 if __name__ == "__main__":
