@@ -3,14 +3,20 @@
 1. The submission is read strictly and rebuilt from the source notebook's structure
    (``autograder.notebook``); an unreadable notebook is "failed" with the reason.
 2. The rebuilt notebook runs with nbclient inside the sandbox, on a small synthetic
-   CIFAR-10 with LINCLASS_FAST=1. Its test cells give the "in-kernel" result, which is
-   only compared, never trusted.
-3. A second sandboxed process (``autograder/harness/probe.py``, plain Python) runs only
-   the answer cells and calls each graded function on ``linclass.grading.make_cases``.
+   CIFAR-10 with LINCLASS_FAST=1 (``autograder/harness/run_notebook.py``). Figures are
+   made but not rendered to images (nothing graded reads them). Its test cells give the
+   "in-kernel" result, which is only compared, never trusted.
+3. Then a second sandboxed process (``autograder/harness/probe.py``, plain Python) runs
+   only the answer cells and calls each graded function on ``linclass.grading.make_cases``.
+   An answer cell at which step 2 stopped for the cell timeout gets STUCK_CELL_SECONDS
+   here instead of call_timeout, so a cell that never ends costs one timeout, not two.
 4. The grader's own process compares those plain-data outputs with linclass
    (``autograder.verify``) and names the mistake from ``autograder.bugs``.
 5. Every autograded part scores its verified points. A part the kernel passed but the
    verification failed is flagged "tampering suspected".
+
+The two sandboxed runs stay separate processes in separate sandboxes: nothing a run leaves
+behind (a process, a file) can reach the other, and the probe starts from a clean Python.
 
 Status per submission: "failed" (unreadable notebook, crash, timeout, dead kernel; with the
 reason) > "flagged" (for a human) > "needs manual grading" (written answers) > "graded".
@@ -55,7 +61,8 @@ class GradeConfig:
         process limits and probe_timeout seconds in total.
     seed: int, seed of the probe's cases (fixed, so a re-run gives identical grades).
     run_notebook: bool, run the whole notebook in the kernel too (for the tampering
-        comparison and the feedback); False grades from the probe alone.
+        comparison, and "failed" when it crashes or times out); False grades from the
+        probe alone.
     keep_scratch: bool, keep each scratch folder for debugging.
     """
     source_dir: Path = ROOT / "solutions"
