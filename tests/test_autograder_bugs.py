@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -206,3 +207,49 @@ def test_probe_harness_stops_a_function_that_never_returns(tmp_path):
     predict = [err for ok, err in out["functions"]["predict"]["decoded"]]
     assert "longer than 1 s" in predict[0] and all("not run" in e for e in predict[1:])
     assert verify_function("sgd_step", out["functions"]["sgd_step"], SEED).checks["all"][0]
+
+
+def test_probe_harness_gives_a_stuck_cell_its_short_allowance_and_keeps_what_it_defined(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    never_ends = "def predict(W, X):\n    return np.argmax(X.dot(W), axis=1)\n\nwhile True:\n    pass\n"
+    spec = {"setup": ["import numpy as np", "import matplotlib.pyplot as plt"], "seed": SEED,
+            "call_timeout": 60.0, "functions": ["predict"], "stuck_cells": {"predict_code": 0.5},
+            "cells": [{"grade_id": "predict_code", "source": never_ends},
+                      {"grade_id": "uses_plt", "source": "backend = plt.get_backend()\n"}]}
+    (tmp_path / "probe_input.json").write_text(json.dumps(spec))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(ms.ROOT / "autograder" / "harness" / "probe.py")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 30  # 0.5 s for the stuck cell, not call_timeout = 60 s
+    out = load_probe((tmp_path / "probe_output.json").read_bytes(), (tmp_path / "probe_arrays.npz").read_bytes())
+    assert out["finished"] and out["setup_errors"] == []
+    assert "did not end" in out["cell_errors"]["predict_code"]
+    assert "uses_plt" not in out["cell_errors"]  # the lazily bound plt loads when it is used
+    assert verify_function("predict", out["functions"]["predict"], SEED).checks["all"][0]
+
+
+def test_stuck_cell_is_read_from_run_status_only_when_it_names_a_code_answer_cell():
+    from types import SimpleNamespace
+
+    import nbformat
+
+    from autograder.grade import _answer_cell_at
+
+    def cell(make, gid):
+        c = make("x = 1")
+        c.metadata["nbgrader"] = {"grade_id": gid}
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[cell(nbformat.v4.new_code_cell, "predict_code"),
+                                         cell(nbformat.v4.new_code_cell, "predict_check"),
+                                         cell(nbformat.v4.new_markdown_cell, "q_weights")])
+    rebuilt = SimpleNamespace(notebook=nb, answers={"predict_code": "x = 1", "q_weights": "text"})
+    assert _answer_cell_at(rebuilt, 0) == "predict_code"
+    # A test cell, a markdown answer, and whatever an untrusted status file may hold: nothing.
+    for index in (1, 2, 3, -1, True, "0", None, 0.0):
+        assert _answer_cell_at(rebuilt, index) is None
