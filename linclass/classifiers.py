@@ -26,10 +26,10 @@ __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "SAMPLING_MODES"]
 # How train() draws its minibatches:
 # - "replacement": every step draws batch_size row indices at random with replacement and
 #   copies those rows (X[idx]), exactly as in the CS231n assignment.
-# - "epoch": one shuffle (a permutation of the row indices) per epoch; each step gathers
-#   the next batch_size rows of that order into one reused buffer. Every example is seen
-#   once per epoch, no array is allocated per step and X itself is never copied: this is
-#   the fast mode.
+# - "epoch": one shuffle (a permutation of the row indices) per epoch; each step takes the
+#   next batch_size rows of that order. Every example is seen once per epoch. LinearSVM and
+#   Softmax then read those rows straight from X in a compiled kernel (linclass.fast): no
+#   batch is copied and no array is allocated per step. This is the fast mode.
 SAMPLING_MODES = ("replacement", "epoch")
 
 _FORMAT_VERSION = 1
@@ -113,12 +113,8 @@ class LinearClassifier:
             raise ValueError("LinearClassifier needs a loss: pass loss_fn=..., or use LinearSVM or Softmax")
         return self.loss_fn(self.W, X_batch, y_batch, reg)
 
-    def _block_loss(self):
-        """The loss of one batch without input checks, on Wt = W.T, or None.
-
-        Returns a function f(Wt (C, D), X_batch (B, D), y_batch (B,)) ->
-        (sum of the data losses, gradient of that sum with respect to Wt (C, D)).
-        """
+    def _fast_kind(self):
+        """"svm" or "softmax" when linclass.fast has a compiled kernel for this loss, else None."""
         return None
 
     # -- training --------------------------------------------------------------------
@@ -142,7 +138,7 @@ class LinearClassifier:
         - momentum: float in [0, 1); 0 is plain SGD. With momentum the step follows a
           running average of the gradients: v = momentum * v - lr * dW; W += v.
         - sampling: "replacement" (CS231n: random rows with replacement each step) or
-          "epoch" (one shuffle per epoch, batches gathered into a reused buffer; faster). See
+          "epoch" (one shuffle per epoch, each row used once per epoch; faster). See
           SAMPLING_MODES in this module. With "epoch", LinearSVM and Softmax compute the
           loss with the kernel of linclass.fast (same values, no per-step input checks);
           with "replacement" they call the vectorized losses of linclass.losses.
@@ -188,8 +184,19 @@ class LinearClassifier:
 
         batches = self._batches(X, y, batch_size, sampling, rng)
         # With sampling="epoch" the built-in losses skip the per-step input checks (the
-        # data was checked once above) and use the same kernel as linclass.fast.
-        block_loss = self._block_loss() if sampling == "epoch" else None
+        # data was checked once above) and use the compiled kernel of linclass.fast, which
+        # reads each batch's rows straight from X: no batch is copied out.
+        kind = self._fast_kind() if sampling == "epoch" else None
+        block_loss = None
+        if kind is not None:
+            from linclass.fast import _batch_loss, default_workers
+            workers = min(default_workers(), batch_size)
+            y64 = y.astype(np.int64, copy=False)
+
+            def block_loss(Wt, rows):
+                return _batch_loss(kind, Wt, X, y64, rows, 1.0, workers)
+        elif sampling == "epoch":
+            batches = ((X[rows], y[rows]) for rows in batches)  # a custom loss_fn takes arrays
         steps = range(num_iters)
         if progress:
             from tqdm.auto import tqdm
@@ -215,15 +222,16 @@ class LinearClassifier:
         velocity = None
         history = []
         for it in steps:
-            X_batch, y_batch = next(batches)
             if block_loss is not None:
-                data_loss, grad = block_loss(Wt, X_batch, y_batch)
-                B = X_batch.shape[0]
+                rows = next(batches)
+                data_loss, grad = block_loss(Wt, rows)
+                B = rows.shape[0]
                 loss = data_loss / B + reg * float(np.sum(Wt * Wt))
                 grad *= dtype(1.0 / B)
                 grad += dtype(2.0 * reg) * Wt
                 target = Wt
             else:
+                X_batch, y_batch = next(batches)
                 loss, grad = self.loss(X_batch, y_batch, reg)
                 target = self.W
             if momentum:
@@ -244,24 +252,21 @@ class LinearClassifier:
 
     @staticmethod
     def _batches(X, y, batch_size, sampling, rng):
-        """Endless generator of (X_batch (B, D), y_batch (B,)) for the chosen sampling."""
+        """Endless generator of batches for the chosen sampling.
+
+        "replacement" yields (X_batch (B, D), y_batch (B,)), fresh arrays each step.
+        "epoch" yields rows, an int64 array of shape (B,): the batch is X[rows], y[rows].
+        The fast loss reads those rows straight from X, so no batch is ever copied out.
+        """
         N = X.shape[0]
         if sampling == "replacement":
             while True:
                 idx = rng.choice(N, batch_size, replace=True)
                 yield X[idx], y[idx]
-        # One buffer for every batch: it is overwritten in place at each step, so a batch
-        # costs one read of its rows and no allocation (a fresh X[idx] each step would
-        # allocate and page-fault a new array). The caller uses a batch before the next.
-        X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         while True:
-            order = rng.permutation(N)
+            order = rng.permutation(N)  # one shuffle per epoch
             for s in range(0, N - batch_size + 1, batch_size):
-                idx = order[s:s + batch_size]
-                # mode="clip" lets np.take write straight into `out` (indices are valid);
-                # the default mode="raise" copies through a temporary buffer.
-                np.take(X, idx, axis=0, out=X_batch, mode="clip")
-                yield X_batch, y[idx]
+                yield order[s:s + batch_size]
 
     # -- using the model ---------------------------------------------------------------
     def _trained_W(self):
@@ -348,9 +353,8 @@ class LinearSVM(LinearClassifier):
         from linclass.losses import svm_loss_vectorized
         return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
 
-    def _block_loss(self):
-        from linclass.fast import _svm_block
-        return lambda Wt, Xb, yb: _svm_block(Wt, Xb, yb, 1.0)
+    def _fast_kind(self):
+        return "svm"
 
 
 class Softmax(LinearClassifier):
@@ -364,6 +368,5 @@ class Softmax(LinearClassifier):
         from linclass.losses import softmax_loss_vectorized
         return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
 
-    def _block_loss(self):
-        from linclass.fast import _softmax_block
-        return lambda Wt, Xb, yb: _softmax_block(Wt, Xb, yb, 0.0)
+    def _fast_kind(self):
+        return "softmax"

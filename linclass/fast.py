@@ -11,18 +11,22 @@ all its time in two products that are only C = 10 columns wide:
     dW     = X.T @ dscores  (D, N) @ (N, C)
 
 Each of those reads all of X from memory, and a BLAS runs such skinny products far below
-its large-matrix rate. Here X is processed in blocks of rows, and both products of a
-block run while the block is still in the CPU cache, so X is read from memory once per
-call instead of twice. The blocks are shared between worker threads (numpy releases the
-GIL inside BLAS), each with its own dW accumulator, so there is no locking; the partial
-sums are added at the end. No temporary array is as large as X.
+its large-matrix rate. Here the work is done by the compiled kernels of
+``linclass._kernels`` (numba): X is processed in blocks of rows, both products of a block
+run while the block is still in the CPU cache (so X is read from memory once per call
+instead of twice), and each product uses register tiles made for C = 10 columns. The
+blocks are shared between worker threads (the kernels release the GIL), each with its own
+dW accumulator, so there is no locking; the partial sums are added at the end. No
+temporary array is as large as X.
+
+The kernels are compiled on first use (a few seconds, then cached on disk), and numba is
+imported only then: ``import linclass.fast`` stays cheap.
 """
 from __future__ import annotations
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -32,12 +36,13 @@ from linclass.losses import check_inputs
 __all__ = ["svm_loss_fast", "softmax_loss_fast", "default_workers", "default_block_rows",
            "single_threaded_blas"]
 
-# About 2 MB of X per block: a block stays in a core's L2/L3 cache between the two
-# products. Measured on a 2-core Xeon (see benchmarks/bench_kernel.py).
-BLOCK_BYTES = 2 * 1024 * 1024
+# About 1.5 MB of X per block: a block stays in a core's L2 cache between the two
+# products. 64 rows of CIFAR-10 in float64 (see benchmarks/bench_kernel.py).
+BLOCK_BYTES = 3 * 512 * 1024
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
+_buffers = threading.local()  # per thread: scratch for the gathered rows of a batch
 
 
 def default_workers() -> int:
@@ -49,9 +54,9 @@ def default_workers() -> int:
 
 
 def default_block_rows(X) -> int:
-    """Rows per block for X of shape (N, D): about BLOCK_BYTES of X, at least 16 rows."""
+    """Rows per block for X of shape (N, D): about BLOCK_BYTES of X, a multiple of 8 rows."""
     row_bytes = max(1, X.shape[1] * X.dtype.itemsize)
-    return max(16, BLOCK_BYTES // row_bytes)
+    return max(8, (BLOCK_BYTES // row_bytes + 7) // 8 * 8)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -103,69 +108,72 @@ def _check_fast_inputs(W, X, y, reg, block_rows, workers):
     return W_small, X, y, reg, int(block_rows), int(workers)
 
 
-def _svm_block(Wt, Xb, yb, delta):
-    """Hinge loss sum and dW.T contribution of one block. Wt: (C, D), Xb: (B, D), yb: (B,)."""
-    cols = np.arange(Xb.shape[0])
-    scores = (Xb @ Wt.T).T                                   # (C, B): classes along rows
-    margins = scores - scores[yb, cols] + Wt.dtype.type(delta)
-    np.maximum(margins, 0, out=margins)
-    margins[yb, cols] = 0
-    dscores = (margins > 0).astype(Wt.dtype)
-    dscores[yb, cols] = -dscores.sum(axis=0)
-    return float(margins.sum(dtype=np.float64)), dscores @ Xb   # (C, D)
+def _kernels():
+    from linclass import _kernels  # numba: imported (and compiled) on first use only
+    return _kernels
 
 
-def _softmax_block(Wt, Xb, yb, delta):
-    """Cross-entropy sum and dW.T contribution of one block (delta is unused)."""
-    cols = np.arange(Xb.shape[0])
-    scores = (Xb @ Wt.T).T                                   # (C, B)
-    top = scores.argmax(axis=0)
-    scores -= scores[top, cols]                              # largest exponent is exp(0) = 1
-    with np.errstate(under="ignore"):
-        probs = np.exp(scores)
-    # log(sum exp) = log1p(sum of the other exponentials): a tiny loss such as 3e-48
-    # for scores [10, -100, -100] is not rounded to 0.
-    probs[top, cols] = 0
-    rest = probs.sum(axis=0)
-    probs[top, cols] = 1
-    loss = np.sum(np.log1p(rest, dtype=np.float64) - scores[yb, cols])
-    probs /= 1 + rest
-    probs[yb, cols] -= 1
-    return float(loss), probs @ Xb
+def _split(n: int, workers: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) ranges, one per worker: each streams its own region of X."""
+    k = max(1, min(workers, n))
+    return [(i * n // k, (i + 1) * n // k) for i in range(k)]
 
 
-def _run_blocks(block_fn, Wt, X, y, delta, block_rows, workers, limit_blas=True):
-    """Sum block_fn over blocks of rows. Returns (loss sum, dW.T sum).
-
-    limit_blas=False when the caller already holds single_threaded_blas() (a training
-    loop enters it once rather than on every step).
-    """
-    N = X.shape[0]
-    starts = list(range(0, N, block_rows))
-
-    def work(part):
-        total = 0.0
-        dWt = np.zeros_like(Wt)
-        # NaN or inf in X surface as a clear ValueError in _finish, not as warnings here.
-        with np.errstate(invalid="ignore"):
-            for s in part:
-                loss, grad = block_fn(Wt, X[s:s + block_rows], y[s:s + block_rows], delta)
-                total += loss
-                dWt += grad
-        return total, dWt
-
-    workers = min(workers, len(starts))
-    if workers == 1:
-        return work(starts)
-    # Contiguous halves (not interleaved blocks): each worker streams its own region.
-    parts = np.array_split(np.array(starts), workers)
-    with single_threaded_blas() if limit_blas else nullcontext():
-        results = list(_pool(workers).map(work, parts))
+def _sum_parts(work, parts, workers):
+    """Run work(part) -> (loss sum, dWt) on the pool; add the results."""
+    if len(parts) == 1:
+        return work(parts[0])
+    results = list(_pool(workers).map(work, parts))
     loss = sum(r[0] for r in results)
     dWt = results[0][1]
     for r in results[1:]:
         dWt += r[1]
     return loss, dWt
+
+
+def _full_batch(kind, Wt, X, y, delta, block_rows, workers):
+    """Loss sum and dW.T (C, D) of all rows of a C-contiguous X (N, D), Wt's dtype."""
+    K = _kernels()
+    y = y.astype(np.int64, copy=False)
+
+    def work(part):
+        start, stop = part
+        dWt = np.zeros_like(Wt)
+        S = np.empty((block_rows, Wt.shape[0]), dtype=Wt.dtype)
+        return K.loss_range(X, y, start, stop, Wt, kind, delta, block_rows, S, dWt), dWt
+
+    return _sum_parts(work, _split(X.shape[0], workers), workers)
+
+
+def _batch_loss(kind, Wt, X, y, rows, delta=1.0, workers=1):
+    """Loss sum and gradient of that sum w.r.t. Wt, for the rows X[rows]; no input checks.
+
+    Used by the training loops, which check X and y once. Inputs:
+    - kind: "svm" or "softmax"; delta: float, the SVM margin.
+    - Wt: array of shape (C, D), float32 or float64 (the dtype of the computation).
+    - X: array of shape (N, D), any float dtype (rows are cast while they are copied).
+    - y: int64 array of shape (N,); rows: int64 array of shape (B,), valid row indices.
+    - workers: int, threads that share the rows.
+    Returns (float loss sum, dWt of shape (C, D) and Wt's dtype). The rows are gathered
+    block by block into a per-thread buffer that stays in cache: no (B, D) copy is made.
+    """
+    K = _kernels()
+    code = K.SVM if kind == "svm" else K.SOFTMAX
+    D = X.shape[1]
+    block = default_block_rows(np.empty((0, D), dtype=Wt.dtype))
+
+    def work(part):
+        start, stop = part
+        key = (Wt.dtype.str, D, block, Wt.shape[0])
+        if getattr(_buffers, "key", None) != key:
+            _buffers.key = key
+            _buffers.data = (np.empty((block, D), dtype=Wt.dtype), np.empty(block, dtype=np.int64),
+                             np.empty((block, Wt.shape[0]), dtype=Wt.dtype))
+        buf, ybuf, S = _buffers.data
+        dWt = np.zeros_like(Wt)
+        return K.loss_rows(X, y, rows[start:stop], Wt, code, delta, buf, ybuf, S, dWt), dWt
+
+    return _sum_parts(work, _split(len(rows), workers), workers)
 
 
 def _finish(loss_sum, dWt, W, X, y, reg):
@@ -189,7 +197,7 @@ def svm_loss_fast(W, X, y, reg, delta=1.0, block_rows=None, workers=None):
     - y: integer array of shape (N,), labels in [0, C).
     - reg: float >= 0, L2 regularization strength.
     - delta: float >= 0, the margin.
-    - block_rows: int or None, rows of X per block (None: about 2 MB of X).
+    - block_rows: int or None, rows of X per block (None: about 1.5 MB of X).
     - workers: int or None, threads (None: one per usable core).
 
     Returns (loss scalar of the input dtype, dW array of shape (D, C)), equal to
@@ -200,7 +208,7 @@ def svm_loss_fast(W, X, y, reg, delta=1.0, block_rows=None, workers=None):
     W, X, y, reg, block_rows, workers = _check_fast_inputs(W, X, y, reg, block_rows, workers)
     delta = _check_delta(delta)
     Wt = np.ascontiguousarray(W.T)
-    loss_sum, dWt = _run_blocks(_svm_block, Wt, X, y, delta, block_rows, workers)
+    loss_sum, dWt = _full_batch(_kernels().SVM, Wt, X, y, delta, block_rows, workers)
     return _finish(loss_sum, dWt, W, X, y, reg)
 
 
@@ -212,7 +220,7 @@ def softmax_loss_fast(W, X, y, reg, block_rows=None, workers=None):
     - X: array of shape (N, D), same dtype as W for speed (a C-contiguous X is not copied).
     - y: integer array of shape (N,), labels in [0, C).
     - reg: float >= 0, L2 regularization strength.
-    - block_rows: int or None, rows of X per block (None: about 2 MB of X).
+    - block_rows: int or None, rows of X per block (None: about 1.5 MB of X).
     - workers: int or None, threads (None: one per usable core).
 
     Returns (loss scalar of the input dtype, dW array of shape (D, C)), equal to
@@ -220,5 +228,5 @@ def softmax_loss_fast(W, X, y, reg, block_rows=None, workers=None):
     """
     W, X, y, reg, block_rows, workers = _check_fast_inputs(W, X, y, reg, block_rows, workers)
     Wt = np.ascontiguousarray(W.T)
-    loss_sum, dWt = _run_blocks(_softmax_block, Wt, X, y, 0.0, block_rows, workers)
+    loss_sum, dWt = _full_batch(_kernels().SOFTMAX, Wt, X, y, 0.0, block_rows, workers)
     return _finish(loss_sum, dWt, W, X, y, reg)

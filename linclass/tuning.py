@@ -136,17 +136,17 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
       so one learning rate suits all pixels; the scaling is applied to the small W, not to X,
       so there is no pass over X before training;
     - minibatch SGD with Nesterov momentum and a cosine learning-rate schedule, with one
-      shuffle per epoch; each batch is gathered into one reused buffer that stays in cache;
-    - each step's batch is split between `workers` threads, one BLAS thread each; each
-      thread gathers its rows into its own reused buffer (np.take, no allocation per step);
-    - the steps run in float32 (each batch is cast to float32 while it is in cache);
+      shuffle per epoch;
+    - each step's batch is split between `workers` threads, which run the compiled kernel
+      of linclass.fast on their rows straight from X (no batch is copied out);
+    - the steps run in float32 (the kernel casts each block of rows while it reads it);
     - after each epoch the validation accuracy is measured, and the best W is kept
       (early stopping on the validation set).
     The returned model takes the same features as X_train: model.predict(X_test) needs no
     extra step.
 
     Inputs:
-    - model_cls: LinearSVM or Softmax (a class whose instances have _block_loss()).
+    - model_cls: LinearSVM or Softmax (a built-in loss that linclass.fast compiles).
     - X_train: array of shape (N, D); y_train: int array of shape (N,).
     - X_val: array of shape (M, D); y_val: int array of shape (M,).
     - epochs: int >= 1, passes over the training set.
@@ -164,11 +164,11 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
     """
     import time
 
-    from linclass.fast import _pool, default_workers, single_threaded_blas
+    from linclass.fast import _batch_loss, default_workers, single_threaded_blas
 
     t_start = time.perf_counter()
     model = model_cls()
-    if not isinstance(model, LinearClassifier) or model._block_loss() is None:
+    if not isinstance(model, LinearClassifier) or model._fast_kind() is None:
         raise ValueError(f"model_cls must be LinearSVM or Softmax (a built-in loss), got {model_cls!r}")
     X_train = _check_X(X_train, name="X_train")
     N, D = X_train.shape
@@ -189,11 +189,11 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     workers = default_workers() if workers is None else _positive_int(workers, "workers")
     workers = min(workers, batch_size)
-    block_loss = model._block_loss()
+    kind = model._fast_kind()
     num_classes = int(max(y_train.max(), y_val.max())) + 1
 
     rng = np.random.default_rng(seed)
-    # Steps run in float32 whatever X's dtype: each batch is cast while it is in cache.
+    # Steps run in float32 whatever X's dtype: the kernel casts each block of rows as it reads it.
     dtype = np.dtype(np.float32)
     inv_sd = _standardizer(X_train, rng).astype(dtype)[:, None]          # (D, 1)
     t_prepared = time.perf_counter()
@@ -203,11 +203,6 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
     # rescaled or copied; only the small W is.
     V = np.zeros((D, num_classes), dtype=dtype)
     velocity = np.zeros_like(V)
-    rows_per_worker = (batch_size + workers - 1) // workers
-    # Per-worker buffers, reused every step: a gathered half-batch stays in the cache.
-    gathered = [np.empty((rows_per_worker, D), dtype=X_train.dtype) for _ in range(workers)]
-    cast_rows = [g if X_train.dtype == dtype else np.empty((rows_per_worker, D), dtype=dtype)
-                 for g in gathered]
     steps_per_epoch = N // batch_size
     total_steps = epochs * steps_per_epoch
     cast = dtype.type
@@ -218,15 +213,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
         from tqdm.auto import tqdm
         epoch_iter = tqdm(epoch_iter, desc=f"fast_fit {model_cls.__name__}", unit="epoch")
 
-    def part_loss(args):
-        """Gather, cast and differentiate one worker's share of the batch."""
-        w, idx, W_t = args
-        rows = np.take(X_train, idx, axis=0, out=gathered[w][:len(idx)], mode="clip")
-        if cast_rows[w] is not gathered[w]:
-            cast_rows[w][:len(idx)] = rows
-        return block_loss(W_t, cast_rows[w][:len(idx)], y_train[idx])
-
-    pool = _pool(workers) if workers > 1 else None
+    y64 = y_train.astype(np.int64, copy=False)
     k = 0
     with single_threaded_blas():
         for epoch in epoch_iter:
@@ -237,12 +224,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
                 k += 1
                 look_ahead = V + cast(momentum) * velocity        # Nesterov: gradient ahead
                 W_eff_t = np.ascontiguousarray((look_ahead * inv_sd).T)
-                parts = [(w, idx[w * rows_per_worker:(w + 1) * rows_per_worker], W_eff_t)
-                         for w in range(workers)]
-                results = list(pool.map(part_loss, parts)) if workers > 1 else [part_loss(parts[0])]
-                grad_t = results[0][1]
-                for _, g in results[1:]:
-                    grad_t += g
+                _, grad_t = _batch_loss(kind, W_eff_t, X_train, y64, idx, 1.0, workers)
                 grad = grad_t.T * inv_sd
                 grad *= cast(1.0 / batch_size)
                 grad += cast(2.0 * reg) * look_ahead

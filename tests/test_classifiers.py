@@ -29,6 +29,21 @@ def test_training_lowers_the_loss_and_separates(cls, sampling):
     assert model.accuracy(X, y) == 1.0
 
 
+def test_epoch_sampling_with_a_custom_loss_sees_every_row_once_per_epoch():
+    # A LinearClassifier with its own loss_fn gets arrays, not row indices, in epoch mode.
+    X, y = blobs(N=60)
+    seen = []
+
+    def loss_fn(W, X_batch, y_batch, reg):
+        seen.append(X_batch[:, 0].copy())
+        return svm_loss_vectorized(W, X_batch, y_batch, reg)
+
+    LinearClassifier(loss_fn).train(X, y, learning_rate=1e-3, num_iters=3, batch_size=20, seed=0,
+                                    sampling="epoch")
+    assert [len(s) for s in seen] == [20, 20, 20]
+    assert sorted(np.concatenate(seen)) == sorted(X[:, 0])
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_first_loss_is_the_chance_value(cls):
     # With W ~ 0.001 * randn the scores are almost 0: SVM loss C - 1, softmax loss log C.

@@ -108,3 +108,52 @@ def test_non_contiguous_X_gives_same_result():
     a = svm_loss_fast(W, X_fortran, y, 0.2, block_rows=9)
     b = svm_loss_vectorized(W, X, y, 0.2)
     assert rel(a[0], b[0]) < 1e-10 and rel(a[1], b[1]) < 1e-10
+
+
+# ------------------------------------------------- the compiled kernels' edge cases
+
+@pytest.mark.parametrize("fast, reference", PAIRS)
+@pytest.mark.parametrize("shape", [(203, 3073, 10), (97, 11, 13), (9, 5, 5), (8, 40, 6), (3, 7, 11)])
+def test_tiles_and_their_edges(fast, reference, shape):
+    # The kernels work in tiles of 4 or 8 rows and 5 classes; these shapes leave partial
+    # tiles of rows and of classes, and CIFAR-10's D.
+    W, X, y = problem(*shape, np.float64, seed=5)
+    for block_rows in (None, 5, 64):
+        loss, dW = fast(W, X, y, 0.3, block_rows=block_rows, workers=2)
+        loss0, dW0 = reference(W, X, y, 0.3)
+        assert rel(loss, loss0) < 1e-10 and rel(dW, dW0) < 1e-10
+
+
+@pytest.mark.parametrize("kind, reference", [("svm", svm_loss_vectorized), ("softmax", softmax_loss_vectorized)])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batch_loss_reads_the_rows_in_place(kind, reference, workers):
+    # The training path: rows X[rows] (repeats allowed) read straight from X, without checks.
+    from linclass.fast import _batch_loss
+    W, X, y = problem(300, 70, 10, np.float64, seed=6)
+    rows = np.random.default_rng(7).integers(0, 300, 150)
+    loss_sum, dWt = _batch_loss(kind, np.ascontiguousarray(W.T), X, y.astype(np.int64), rows, 1.0, workers)
+    loss0, dW0 = reference(W, X[rows], y[rows], 0.0)
+    assert rel(loss_sum / len(rows), loss0) < 1e-10
+    assert rel(dWt.T / len(rows), dW0) < 1e-10
+
+
+def test_batch_loss_casts_rows_to_the_weights_dtype():
+    # fast_fit trains in float32 on float64 data: each block of rows is cast as it is read.
+    from linclass.fast import _batch_loss
+    W, X, y = problem(100, 30, 10, np.float64, seed=8)
+    rows = np.arange(100)[::-1].copy()
+    loss_sum, dWt = _batch_loss("softmax", np.ascontiguousarray(W.T, dtype=np.float32), X,
+                                y.astype(np.int64), rows, 1.0, 2)
+    loss0, dW0 = softmax_loss_vectorized(W.astype(np.float32), X.astype(np.float32), y, 0.0)
+    assert dWt.dtype == np.float32
+    assert rel(loss_sum / 100, loss0) < 1e-5 and rel(dWt.T / 100, dW0) < 1e-4
+
+
+def test_importing_fast_does_not_import_numba():
+    # linclass.fast is imported by the classifiers and the grader; the compiler is loaded
+    # only when a kernel first runs.
+    import subprocess
+    import sys
+    code = "import sys, linclass.fast, linclass.classifiers; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
