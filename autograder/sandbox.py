@@ -206,6 +206,26 @@ def python_paths() -> list[Path]:
     return out
 
 
+def hidden_paths() -> list[Path]:
+    """Files and folders that graded code must not see, though they lie inside python_paths().
+
+    linclass's compiled loss kernels (linclass/_kernels.py) compute the graded losses, and
+    a call into compiled code runs no Python line that the grader's tracer could attribute
+    to the reference. So inside the sandbox that file is empty and the compiler packages
+    (numba, llvmlite) are empty folders: the kernels cannot be imported, or rebuilt.
+    """
+    import importlib.util
+
+    import linclass
+
+    out = [Path(linclass.__file__).resolve().parent / "_kernels.py"]
+    for name in ("numba", "llvmlite"):
+        spec = importlib.util.find_spec(name)  # finds the folder without importing it
+        if spec is not None and spec.submodule_search_locations:
+            out += [Path(p).resolve() for p in spec.submodule_search_locations]
+    return [p for p in out if p.exists()]
+
+
 def python_executable() -> str:
     """The Python to start inside the sandbox: the grader's own interpreter (venv path)."""
     return str(Path(sys.executable).absolute())
@@ -420,6 +440,8 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (),
             cmd += ["--perms", "0755", "--dir", str(parent)]
         for path in binds:
             cmd += ["--ro-bind", str(path), str(path)]
+        for path in hidden_paths():  # mounted over the read-only views above
+            cmd += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
         cmd += ["--bind", str(scratch), str(scratch),
                 "--proc", "/proc", "--dev", "/dev",
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",

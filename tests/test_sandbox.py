@@ -67,6 +67,27 @@ def test_runs_python_with_numpy_and_linclass(tmp_path):
 
 
 @needs_bwrap
+def test_compiled_reference_kernels_are_hidden(tmp_path):
+    # Graded code could call linclass's compiled loss kernels without running a traced
+    # Python line of the reference; inside the sandbox they and their compiler are gone.
+    code = """
+import importlib, linclass.losses, linclass.fast
+for name in ("linclass._kernels", "numba"):
+    try:
+        module = importlib.import_module(name)
+        print(name, "njit" in vars(module) or "loss_range" in vars(module))
+    except Exception as err:
+        print(name, "error", type(err).__name__)
+"""
+    result = run_py(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["linclass._kernels"] in ("False", "error ImportError", "error ModuleNotFoundError")
+    assert lines["numba"] in ("False", "error ImportError", "error ModuleNotFoundError")
+    assert sandbox.hidden_paths(), "the kernels file should be listed"
+
+
+@needs_bwrap
 def test_no_network_even_to_localhost(tmp_path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
