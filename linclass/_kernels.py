@@ -22,8 +22,41 @@ from __future__ import annotations
 
 import math
 
-import numba
+import os
+import sys
+
 import numpy as np
+
+
+def _import_numba():
+    """Import numba, letting it use 512-bit SIMD registers on CPUs that have them (AVX-512).
+
+    LLVM's tuning for many AVX-512 CPUs prefers 256-bit vectors, which suits code that
+    mixes in scalar work but halves the multiply-add rate of the tiles below (measured on
+    a 2-core Xeon: the products ran 1.2-1.7x faster with 512-bit vectors). Only the
+    tuning changes, never a result. numba fixes its CPU features when it is imported, so
+    this works only when this module imports numba first, and the user's own choice
+    (NUMBA_CPU_FEATURES, NUMBA_CPU_NAME) always wins. The variable is removed again at
+    once, so child processes do not inherit it.
+    """
+    if "numba" in sys.modules or "NUMBA_CPU_FEATURES" in os.environ or "NUMBA_CPU_NAME" in os.environ:
+        import numba
+        return numba
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx512f"):
+        import numba
+        return numba
+    os.environ["NUMBA_CPU_FEATURES"] = features.flatten() + ",-prefer-256-bit"
+    try:
+        import numba
+    finally:
+        del os.environ["NUMBA_CPU_FEATURES"]
+    return numba
+
+
+numba = _import_numba()
 
 # reassoc: SIMD partial sums in any order; contract: fused multiply-add.
 _FLAGS = {"reassoc", "contract"}
