@@ -7,7 +7,8 @@ stays fast and does not put the reference answers in a student's namespace.
 - ``linclass.losses``, ``linclass.regularizers``: the losses and regularizers with gradients
 - ``linclass.gradcheck``: numerical gradients and gradient checks
 - ``linclass.classifiers``, ``linclass.tuning``: linear classifiers, SGD, hyperparameter search
-- ``linclass.fast``: fast full-batch loss and gradient for large N
+- ``linclass.fast``: fast full-batch loss and gradient for large N (compiled kernels in
+  ``linclass._kernels``)
 - ``linclass.plots``: class templates, loss curves, search results, score tables
 - ``linclass.grading``: the checks hidden tests and the autograder run on students' functions
 - ``linclass.demo``: the interactive linear-classifier demo
