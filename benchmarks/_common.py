@@ -23,15 +23,21 @@ def seconds(fn):
     return time.perf_counter() - t0
 
 
-def interleaved(fns, repeats):
+def interleaved(fns, repeats, settle=0.0):
     """Time each of fns once per round, for `repeats` rounds; return the medians in seconds.
 
     Interleaving makes every function see the same machine load, which matters on a
     shared, noisy machine: ratios of medians from one run are comparable.
+
+    settle: seconds to wait before each timed call. After a multi-threaded BLAS call,
+    OpenBLAS keeps its worker threads spinning on the other cores for a while (about 0.1 s
+    by default); without a pause, whatever is timed next shares those cores with them.
     """
     times = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
+            if settle:
+                time.sleep(settle)
             times[i].append(seconds(fn))
     return [statistics.median(t) for t in times]
 

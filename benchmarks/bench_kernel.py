@@ -37,6 +37,8 @@ from linclass.fast import softmax_loss_fast, svm_loss_fast  # noqa: E402
 
 TARGET_RATIO = 2.5
 REG = 2.5e4
+# Seconds of quiet before each timed call: BLAS threads of the previous call stop spinning.
+SETTLE = 0.3
 
 
 def _data(ctx, dtype):
@@ -83,7 +85,7 @@ def run(ctx=None) -> list[dict]:
                lambda: softmax_loss_fast(W, X, y, REG)]
         for fn in fns:  # warm up: page faults, thread pools, BLAS buffers
             fn()
-        t_read1, t_read2, t_mm1, t_mm2, t_svm, t_svm_fast, t_soft, t_soft_fast = interleaved(fns, repeats)
+        t_read1, t_read2, t_mm1, t_mm2, t_svm, t_svm_fast, t_soft, t_soft_fast = interleaved(fns, repeats, SETTLE)
         t_read, t_mm = min(t_read1, t_read2), min(t_mm1, t_mm2)
         bandwidth = X.nbytes / t_read
         rate = mm_flops / t_mm
@@ -100,7 +102,7 @@ def run(ctx=None) -> list[dict]:
         block = fast.default_block_rows(X)
         K = fast._kernels()
 
-        def kernel_products(part):
+        def kernel_products(k, part):
             start, stop = part
             S, dWt = np.empty((block, C), dtype=X.dtype), np.zeros_like(Wt)
             for b in range(start, stop, block):
@@ -110,7 +112,7 @@ def run(ctx=None) -> list[dict]:
 
         t_blas, t_products = interleaved([lambda: (X @ W, G.T @ X),
                                           lambda: fast._sum_parts(kernel_products, fast._split(N, 2), 2)],
-                                         repeats)
+                                         repeats, SETTLE)
         for label, t in (("BLAS (X @ W, then G.T @ X)", t_blas),
                          ("compiled kernels, in the fast path's blocks and threads", t_products)):
             rows.append(row(f"profile: the two products alone, {label}, {dt}", round(t, 4), "s",

@@ -193,8 +193,10 @@ class LinearClassifier:
             workers = min(default_workers(), batch_size)
             y64 = y.astype(np.int64, copy=False)
 
+            scratch = np.empty((workers, self.W.shape[1], D), dtype=self.W.dtype)  # reused every step
+
             def block_loss(Wt, rows):
-                return _batch_loss(kind, Wt, X, y64, rows, 1.0, workers)
+                return _batch_loss(kind, Wt, X, y64, rows, 1.0, workers, scratch)
         elif sampling == "epoch":
             batches = ((X[rows], y[rows]) for rows in batches)  # a custom loss_fn takes arrays
         steps = range(num_iters)
@@ -221,26 +223,35 @@ class LinearClassifier:
         lr = learning_rate
         velocity = None
         history = []
+        # The fast path updates Wt in place through one reused buffer: a step then
+        # allocates nothing of W's size (each fresh 250 kB array costs page faults).
+        tmp = np.empty_like(Wt) if block_loss is not None else None
         for it in steps:
             if block_loss is not None:
                 rows = next(batches)
                 data_loss, grad = block_loss(Wt, rows)
                 B = rows.shape[0]
-                loss = data_loss / B + reg * float(np.sum(Wt * Wt))
+                loss = data_loss / B + reg * float(np.vdot(Wt, Wt))
                 grad *= dtype(1.0 / B)
-                grad += dtype(2.0 * reg) * Wt
+                np.multiply(Wt, dtype(2.0 * reg), out=tmp)
+                grad += tmp
                 target = Wt
             else:
                 X_batch, y_batch = next(batches)
                 loss, grad = self.loss(X_batch, y_batch, reg)
                 target = self.W
+            if tmp is not None:  # the fast path owns grad: scale it in place
+                grad *= dtype(lr)
+                scaled = grad
+            else:  # a custom loss_fn may keep the array it returned
+                scaled = dtype(lr) * grad
             if momentum:
                 velocity = np.zeros_like(target) if velocity is None else velocity
                 velocity *= dtype(momentum)
-                velocity -= dtype(lr) * grad
+                velocity -= scaled
                 target += velocity
             else:
-                target -= dtype(lr) * grad
+                target -= scaled
             if max_norm is not None:
                 target[...] = max_norm_project(target, max_norm, axis=1 if target is Wt else 0)
             history.append(float(loss))
