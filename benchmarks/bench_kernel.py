@@ -106,8 +106,9 @@ def run(ctx=None) -> list[dict]:
             start, stop = part
             S, dWt = np.empty((block, C), dtype=X.dtype), np.zeros_like(Wt)
             for b in range(start, stop, block):
-                K.scores_into(X[b:b + block][:stop - b], Wt, S)
-                K.add_gradient(X[b:b + block][:stop - b], S, dWt)
+                Xb = X[b:min(b + block, stop)]
+                K.scores_into(Xb, Wt, S)
+                K.add_gradient(Xb, S, dWt)
             return 0.0, dWt
 
         t_blas, t_products = interleaved([lambda: (X @ W, G.T @ X),

@@ -240,7 +240,7 @@ class LinearClassifier:
                 X_batch, y_batch = next(batches)
                 loss, grad = self.loss(X_batch, y_batch, reg)
                 target = self.W
-            if tmp is not None:  # the fast path owns grad: scale it in place
+            if block_loss is not None:  # the fast path owns grad: scale it in place
                 grad *= dtype(lr)
                 scaled = grad
             else:  # a custom loss_fn may keep the array it returned

@@ -214,6 +214,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
         epoch_iter = tqdm(epoch_iter, desc=f"fast_fit {model_cls.__name__}", unit="epoch")
 
     y64 = y_train.astype(np.int64, copy=False)
+    scratch = np.empty((workers, num_classes, D), dtype=dtype)  # per-worker gradients, reused
     k = 0
     with single_threaded_blas():
         for epoch in epoch_iter:
@@ -224,7 +225,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
                 k += 1
                 look_ahead = V + cast(momentum) * velocity        # Nesterov: gradient ahead
                 W_eff_t = np.ascontiguousarray((look_ahead * inv_sd).T)
-                _, grad_t = _batch_loss(kind, W_eff_t, X_train, y64, idx, 1.0, workers)
+                _, grad_t = _batch_loss(kind, W_eff_t, X_train, y64, idx, 1.0, workers, scratch)
                 grad = grad_t.T * inv_sd
                 grad *= cast(1.0 / batch_size)
                 grad += cast(2.0 * reg) * look_ahead
