@@ -105,13 +105,12 @@ def _bind_setup(stmt: str, ns: dict) -> None:
         package = importlib.import_module(node.module)
         for alias in node.names:
             full = f"{node.module}.{alias.name}"
-            if hasattr(package, "__path__") and not hasattr(package, alias.name) \
-                    and importlib.util.find_spec(full) is not None:
-                value = _lazy_module(full)
+            if hasattr(package, alias.name):
+                value = getattr(package, alias.name)
+            elif hasattr(package, "__path__") and importlib.util.find_spec(full) is not None:
+                value = _lazy_module(full)  # a submodule not imported yet
             else:
-                value = getattr(importlib.import_module(node.module), alias.name, None)
-                if value is None and not hasattr(package, alias.name):
-                    value = importlib.import_module(full)  # raises ImportError as `from` would
+                value = importlib.import_module(full)  # raises ImportError as `from` would
             ns[alias.asname or alias.name] = value
         return
     exec(compile(stmt, "<setup>", "exec"), ns)
