@@ -218,7 +218,7 @@ def hidden_paths() -> list[Path]:
 
     import linclass
 
-    out = [Path(linclass.__file__).resolve().parent / "_kernels.py"]
+    out = [Path(linclass.__file__).resolve().parent / "reference"]
     for name in ("numba", "llvmlite"):
         spec = importlib.util.find_spec(name)  # finds the folder without importing it
         if spec is not None and spec.submodule_search_locations:

@@ -44,7 +44,7 @@ def interleaved(fns, repeats, settle=0.0):
 
 def _split(fn_of_part, parts):
     """Run fn_of_part on each part in its own thread, BLAS limited to one thread each."""
-    from linclass.fast import _pool, single_threaded_blas
+    from linclass.reference.fast import _pool, single_threaded_blas
 
     def go():
         with single_threaded_blas():

@@ -11,7 +11,7 @@ Measured, as the median over many steps in one process:
 2. the whole step with softmax, minibatches and the margins shown (the most drawing);
    each as wall time and as CPU time of this process (on a busy shared machine the wall
    time also counts the wait for a free core);
-3. the math alone (`linclass.demo.step`), to show where the time goes;
+3. the math alone (`linclass.reference.demo.step`), to show where the time goes;
 4. the whole step when every frame redraws the axes from scratch, interleaved with the
    normal step: the ratio shows what caching the static background saves.
 """
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from linclass import demo as demo_module  # noqa: E402
+from linclass.reference import demo as demo_module  # noqa: E402
 
 TARGET_MS = 50.0
 
@@ -102,7 +102,7 @@ def run(ctx=None) -> list[dict]:
         nonlocal W, b
         W, b, _, _ = demo_module.step(W, b, X, y, "ww", 0.1, 1e-3)
 
-    add("demo: math alone (linclass.demo.step), no drawing, wall time",
+    add("demo: math alone (linclass.reference.demo.step), no drawing, wall time",
         _median_ms(math_only, repeats * 10)[0], f"median of {repeats * 10} calls; ratio = time / 50 ms")
 
     # Side by side in alternation, so both see the same machine load.

@@ -4,7 +4,7 @@
 
 1. Naive (loops) against vectorized on the 500-row dev set, float64, SVM and softmax.
 2. One full-batch loss+gradient on (49000, 3073), float64 and float32: the straightforward
-   vectorized loss (linclass.losses) and the fast path (linclass.fast), each as a ratio to
+   vectorized loss (linclass.reference.losses) and the fast path (linclass.reference.fast), each as a ratio to
    the machine bound measured in the same run, interleaved with the kernels:
 
        bound = max(bytes of X / read bandwidth, FLOPs / large-matmul rate)
@@ -31,9 +31,9 @@ for p in (str(HERE.parent), str(HERE)):
 import numpy as np  # noqa: E402
 
 from _common import interleaved, matmul_rate_fns, option, read_bandwidth_fns, row  # noqa: E402
-from linclass import losses  # noqa: E402
-from linclass import fast  # noqa: E402
-from linclass.fast import softmax_loss_fast, svm_loss_fast  # noqa: E402
+from linclass.reference import losses  # noqa: E402
+from linclass.reference import fast  # noqa: E402
+from linclass.reference.fast import softmax_loss_fast, svm_loss_fast  # noqa: E402
 
 TARGET_RATIO = 2.5
 REG = 2.5e4
@@ -121,10 +121,10 @@ def run(ctx=None) -> list[dict]:
                             f"{flops / t / 1e9:.0f} GFLOP/s against {rate / 1e9:.0f} GFLOP/s for a large "
                             f"square product; {t / t_svm_fast:.0%} of the SVM fast path"))
         for name, t_vec, t_fast in (("SVM", t_svm, t_svm_fast), ("softmax", t_soft, t_soft_fast)):
-            rows.append(row(f"{name} full-batch loss+grad, vectorized (linclass.losses), {dt}",
+            rows.append(row(f"{name} full-batch loss+grad, vectorized (linclass.reference.losses), {dt}",
                             round(t_vec, 4), "s", round(t_vec / bound, 2), None, None,
                             f"median of {repeats}; ratio to the bound"))
-            rows.append(row(f"{name} full-batch loss+grad, fast path (linclass.fast), {dt}",
+            rows.append(row(f"{name} full-batch loss+grad, fast path (linclass.reference.fast), {dt}",
                             round(t_fast, 4), "s", round(t_fast / bound, 2), f"<= {TARGET_RATIO}x bound",
                             t_fast / bound <= TARGET_RATIO,
                             f"median of {repeats}; {t_vec / t_fast:.2f}x faster than vectorized"))

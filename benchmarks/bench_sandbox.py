@@ -35,7 +35,7 @@ import sys, nbformat
 from nbclient import NotebookClient
 nb = nbformat.v4.new_notebook()
 nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-    "import numpy as np", "from linclass.losses import svm_loss_vectorized",
+    "import numpy as np", "from linclass.reference.losses import svm_loss_vectorized",
     "W = np.zeros((5, 3)); print(svm_loss_vectorized(W, np.ones((4, 5)), np.array([0, 1, 2, 0]), 0.0)[0])")]
 NotebookClient(nb, timeout=60, kernel_name="python3").execute()
 print(nb.cells[-1].outputs[0]["text"])

@@ -1,4 +1,4 @@
-"""Time to accuracy on CIFAR-10: linclass.tuning.fast_fit against scikit-learn, side by side.
+"""Time to accuracy on CIFAR-10: linclass.reference.tuning.fast_fit against scikit-learn, side by side.
 
     python benchmarks/bench_time_to_accuracy.py          # needs LINCLASS_DATA_DIR and scikit-learn
 
@@ -33,8 +33,8 @@ for p in (str(HERE.parent), str(HERE)):
 import numpy as np  # noqa: E402
 
 from _common import option, row, skipped  # noqa: E402
-from linclass.classifiers import LinearSVM, Softmax  # noqa: E402
-from linclass.tuning import fast_fit  # noqa: E402
+from linclass.reference.classifiers import LinearSVM, Softmax  # noqa: E402
+from linclass.reference.tuning import fast_fit  # noqa: E402
 
 TIME_FACTOR = 5.0
 # Seconds each scikit-learn fit may take before it counts as "did not finish". Generous for

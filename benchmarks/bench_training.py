@@ -7,7 +7,7 @@ Side by side in one run, interleaved:
   a fancy-indexing copy every step, the vectorized loss with its input checks);
 - "fast": LinearSVM.train with sampling="epoch" (one shuffle per epoch, each batch gathered
   into one reused buffer: no allocation per step, X never copied; the kernel of
-  linclass.fast without per-step checks);
+  linclass.reference.fast without per-step checks);
 - the memory bound: bytes of the 1500 batches / read bandwidth, the bandwidth measured in
   the same run (BLAS gemv over X).
 
@@ -27,7 +27,7 @@ for p in (str(HERE.parent), str(HERE)):
 import numpy as np  # noqa: E402
 
 from _common import interleaved, matmul_rate_fns, option, read_bandwidth_fns, row  # noqa: E402
-from linclass.classifiers import LinearSVM, Softmax  # noqa: E402
+from linclass.reference.classifiers import LinearSVM, Softmax  # noqa: E402
 
 TARGET_RATIO = 3.0
 ITERS, BATCH = 1500, 200

@@ -78,7 +78,7 @@ VECTOR_SIZES = (40, 160)  # N for the two runs of the vectorization trace
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # Files whose code is the reference answer: a graded function must never run them.
-REFERENCE_FILES = tuple(str(_PACKAGE_DIR / name) for name in
+REFERENCE_FILES = tuple(str(_PACKAGE_DIR / "reference" / name) for name in
                         ("losses.py", "fast.py", "_kernels.py", "classifiers.py", "tuning.py"))
 
 
@@ -232,7 +232,7 @@ def reference_output(case: dict):
     name = case["function"]
     inp = case["inputs"]
     if name in LOSS_FUNCTIONS:
-        from linclass import losses
+        from linclass.reference import losses
         reference = getattr(losses, name.replace("_naive", "_vectorized"))
         return reference(inp["W"].copy(), inp["X"].copy(), inp["y"].copy(), inp["reg"])
     if name == "sgd_step":
@@ -538,14 +538,14 @@ def reference_fingerprints() -> dict:
     """{fingerprint: "linclass.module.function"} for every function and method of the reference."""
     found = {}
     for module_name in ("losses", "fast", "classifiers", "tuning", "regularizers"):
-        module = importlib.import_module(f"linclass.{module_name}")
+        module = importlib.import_module(f"linclass.reference.{module_name}")
         for name, obj in vars(module).items():
             members = [(name, obj)]
             if inspect.isclass(obj) and obj.__module__ == module.__name__:
                 members = [(f"{name}.{k}", v) for k, v in vars(obj).items()]
             for qualname, member in members:
                 if inspect.isfunction(member) and member.__module__ == module.__name__:
-                    found.setdefault(code_fingerprint(member), f"linclass.{module_name}.{qualname}")
+                    found.setdefault(code_fingerprint(member), f"linclass.reference.{module_name}.{qualname}")
     return found
 
 

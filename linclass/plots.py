@@ -90,7 +90,7 @@ def plot_search_results(results):
 
     Inputs:
     - results: dict mapping (learning_rate, reg) to (train_accuracy, val_accuracy), as
-      returned by linclass.tuning.hyperparameter_search. Values must be > 0 (log axes).
+      returned by linclass.reference.tuning.hyperparameter_search. Values must be > 0 (log axes).
 
     Returns a Figure with two scatter plots (training, validation) sharing a colour scale.
     """

@@ -16,7 +16,8 @@ import pytest
 from autograder import bugs
 from autograder.samples import make_samples as ms
 from autograder.verify import function_of, load_probe, part_check, verify_function
-from linclass import grading, losses
+from linclass import grading
+from linclass.reference import losses
 
 SEED = 7
 
@@ -138,7 +139,7 @@ def test_vectorized_calling_naive_is_named():
 
 
 def test_calling_the_reference_earns_nothing():
-    code = ("from linclass.losses import svm_loss_vectorized as _ref\n"
+    code = ("from linclass.reference.losses import svm_loss_vectorized as _ref\n"
             "def svm_loss_vectorized(W, X, y, reg):\n    return _ref(W, X, y, reg)\n")
     v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
     assert v.calls_reference
@@ -172,8 +173,8 @@ def test_grade_id_mapping():
 
 def test_function_built_outside_the_answer_cell_earns_nothing():
     # Source copied from linclass and exec'd has no answer cell as its file.
-    code = ("import inspect, linclass.losses\n"
-            "exec(inspect.getsource(linclass.losses.svm_loss_vectorized).replace('def svm_loss_vectorized', "
+    code = ("import inspect, linclass.reference.losses\n"
+            "exec(inspect.getsource(linclass.reference.losses.svm_loss_vectorized).replace('def svm_loss_vectorized', "
             "'def _copied'))\n"
             "svm_loss_vectorized = _copied\n")
     v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)

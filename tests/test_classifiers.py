@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from linclass.classifiers import LinearClassifier, LinearSVM, Softmax
-from linclass.losses import softmax_loss_vectorized, svm_loss_vectorized
+from linclass.reference.classifiers import LinearClassifier, LinearSVM, Softmax
+from linclass.reference.losses import softmax_loss_vectorized, svm_loss_vectorized
 
 MODELS = [LinearSVM, Softmax]
 

@@ -1,4 +1,4 @@
-"""Tests of linclass.demo: the math as pure functions, then the widget wiring driven from Python."""
+"""Tests of linclass.reference.demo: the math as pure functions, then the widget wiring driven from Python."""
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +7,9 @@ import copy
 import numpy as np
 import pytest
 
-from linclass import demo
+from linclass.reference import demo
 from linclass.gradcheck import eval_numerical_gradient, rel_error
-from linclass.losses import softmax_loss_from_scores, svm_loss_from_scores
+from linclass.reference.losses import softmax_loss_from_scores, svm_loss_from_scores
 
 # The lecture's three examples (columns of the slide): scores for cat, car, frog.
 LECTURE_SCORES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])

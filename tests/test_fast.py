@@ -1,9 +1,9 @@
-"""The fast paths in linclass.fast agree with the vectorized losses of linclass.losses."""
+"""The fast paths in linclass.reference.fast agree with the vectorized losses of linclass.reference.losses."""
 import numpy as np
 import pytest
 
-from linclass.fast import softmax_loss_fast, svm_loss_fast
-from linclass.losses import softmax_loss_vectorized, svm_loss_vectorized
+from linclass.reference.fast import softmax_loss_fast, svm_loss_fast
+from linclass.reference.losses import softmax_loss_vectorized, svm_loss_vectorized
 
 PAIRS = [(svm_loss_fast, svm_loss_vectorized), (softmax_loss_fast, softmax_loss_vectorized)]
 SHAPES = [(1, 1, 2), (7, 3, 2), (50, 20, 10), (333, 65, 4)]
@@ -128,7 +128,7 @@ def test_tiles_and_their_edges(fast, reference, shape):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_batch_loss_reads_the_rows_in_place(kind, reference, workers):
     # The training path: rows X[rows] (repeats allowed) read straight from X, without checks.
-    from linclass.fast import _batch_loss
+    from linclass.reference.fast import _batch_loss
     W, X, y = problem(300, 70, 10, np.float64, seed=6)
     rows = np.random.default_rng(7).integers(0, 300, 150)
     loss_sum, dWt = _batch_loss(kind, np.ascontiguousarray(W.T), X, y.astype(np.int64), rows, 1.0, workers)
@@ -139,7 +139,7 @@ def test_batch_loss_reads_the_rows_in_place(kind, reference, workers):
 
 def test_batch_loss_casts_rows_to_the_weights_dtype():
     # fast_fit trains in float32 on float64 data: each block of rows is cast as it is read.
-    from linclass.fast import _batch_loss
+    from linclass.reference.fast import _batch_loss
     W, X, y = problem(100, 30, 10, np.float64, seed=8)
     rows = np.arange(100)[::-1].copy()
     loss_sum, dWt = _batch_loss("softmax", np.ascontiguousarray(W.T, dtype=np.float32), X,
@@ -150,10 +150,10 @@ def test_batch_loss_casts_rows_to_the_weights_dtype():
 
 
 def test_importing_fast_does_not_import_numba():
-    # linclass.fast is imported by the classifiers and the grader; the compiler is loaded
+    # linclass.reference.fast is imported by the classifiers and the grader; the compiler is loaded
     # only when a kernel first runs.
     import subprocess
     import sys
-    code = "import sys, linclass.fast, linclass.classifiers; print('numba' in sys.modules)"
+    code = "import sys, linclass.reference.fast, linclass.reference.classifiers; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -13,7 +13,7 @@ from linclass.gradcheck import (
     rel_error,
     verdict,
 )
-from linclass.losses import softmax_loss_vectorized, svm_loss_vectorized
+from linclass.reference.losses import softmax_loss_vectorized, svm_loss_vectorized
 
 
 def make_problem(seed=0, N=30, D=8, C=5, w_scale=0.1):

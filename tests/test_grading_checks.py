@@ -1,7 +1,7 @@
 """linclass.grading: cases, comparisons and the in-kernel checks the hidden tests call.
 
 The expected values here come from small implementations written in this file, independent
-of linclass.losses, and from buggy variants of them that every check must reject.
+of linclass.reference.losses, and from buggy variants of them that every check must reject.
 """
 from __future__ import annotations
 
@@ -375,7 +375,7 @@ def test_a_stub_that_returns_zeros_gets_no_vectorization_points():
 
 
 def test_importing_the_reference_earns_nothing():
-    from linclass import losses
+    from linclass.reference import losses
 
     for name in ("svm_loss_naive", "softmax_loss_vectorized"):
         with pytest.raises(AssertionError, match="imported from linclass"):
@@ -383,7 +383,7 @@ def test_importing_the_reference_earns_nothing():
 
 
 def test_wrapping_the_reference_earns_nothing():
-    from linclass import losses
+    from linclass.reference import losses
 
     def softmax_loss_vectorized(W, X, y, reg):
         return losses.softmax_loss_vectorized(W, X, y, reg)
@@ -414,13 +414,13 @@ def test_judges_work_on_plain_profiles():
 def test_a_copy_of_the_reference_is_recognised_wherever_it_was_compiled():
     import inspect
 
-    from linclass import losses
+    from linclass.reference import losses
 
     namespace = {}
     exec(compile(inspect.getsource(losses), "<cell-svm_loss_vectorized>", "exec"), namespace)
     copy = namespace["svm_loss_vectorized"]
     assert grading.reference_fingerprints()[grading.code_fingerprint(copy)] == \
-        "linclass.losses.svm_loss_vectorized"
+        "linclass.reference.losses.svm_loss_vectorized"
     profile = {"function": "svm_loss_vectorized", "defined_in": "<cell-svm_loss_vectorized>",
                "reference_calls": [], "fingerprint": grading.code_fingerprint(copy)}
     ok, message = grading.judge_not_reference(profile)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from linclass.losses import (
+from linclass.reference.losses import (
     softmax_loss_from_scores,
     softmax_loss_naive,
     softmax_loss_vectorized,
@@ -16,7 +16,7 @@ from linclass.losses import (
     svm_loss_naive,
     svm_loss_vectorized,
 )
-from linclass.regularizers import l1, l2
+from linclass.reference.regularizers import l1, l2
 
 # The worked example: one row per image (the slides show one column per image).
 SCORES = np.array([

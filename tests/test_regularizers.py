@@ -1,11 +1,11 @@
-"""Tests of linclass.regularizers: values, (sub)gradients, max-norm projection, bad input."""
+"""Tests of linclass.reference.regularizers: values, (sub)gradients, max-norm projection, bad input."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linclass.gradcheck import eval_numerical_gradient, rel_error
-from linclass.regularizers import elastic_net, l1, l2, max_norm_project
+from linclass.reference.regularizers import elastic_net, l1, l2, max_norm_project
 
 
 def weights_away_from_zero(seed, shape=(4, 3)):
@@ -110,7 +110,7 @@ def test_bad_input():
 
 def test_swapping_the_regularizer_as_the_losses_module_describes():
     """Loss with reg = 0 plus reg * R(W): with R = l2 it equals the built-in L2 loss."""
-    from linclass.losses import softmax_loss_vectorized
+    from linclass.reference.losses import softmax_loss_vectorized
 
     rng = np.random.default_rng(3)
     W, X, y = 0.1 * rng.standard_normal((5, 4)), rng.standard_normal((9, 5)), rng.integers(0, 4, 9)

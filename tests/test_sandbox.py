@@ -71,8 +71,8 @@ def test_compiled_reference_kernels_are_hidden(tmp_path):
     # Graded code could call linclass's compiled loss kernels without running a traced
     # Python line of the reference; inside the sandbox they and their compiler are gone.
     code = """
-import importlib, linclass.losses, linclass.fast
-for name in ("linclass._kernels", "numba"):
+import importlib, linclass.reference.losses, linclass.reference.fast
+for name in ("linclass.reference._kernels", "numba"):
     try:
         module = importlib.import_module(name)
         print(name, "njit" in vars(module) or "loss_range" in vars(module))
@@ -82,7 +82,7 @@ for name in ("linclass._kernels", "numba"):
     result = run_py(code, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
-    assert lines["linclass._kernels"] in ("False", "error ImportError", "error ModuleNotFoundError")
+    assert lines["linclass.reference._kernels"] in ("False", "error ImportError", "error ModuleNotFoundError")
     assert lines["numba"] in ("False", "error ImportError", "error ModuleNotFoundError")
     assert sandbox.hidden_paths(), "the kernels file should be listed"
 

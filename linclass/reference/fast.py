@@ -1,7 +1,7 @@
 """Fast paths of the vectorized SVM and softmax losses, for large N.
 
 ``svm_loss_fast`` and ``softmax_loss_fast`` take the same arguments and return the same
-``(loss, dW)`` as ``linclass.losses.svm_loss_vectorized`` and
+``(loss, dW)`` as ``linclass.reference.losses.svm_loss_vectorized`` and
 ``softmax_loss_vectorized`` (to about 1e-12 relative in float64; only the order of the
 additions differs). The teaching versions stay the reference; these are for training on
 the full (49000, 3073) CIFAR-10 matrix, where the straightforward version spends almost
@@ -12,7 +12,7 @@ all its time in two products that are only C = 10 columns wide:
 
 Each of those reads all of X from memory, and a BLAS runs such skinny products far below
 its large-matrix rate. Here the work is done by the compiled kernels of
-``linclass._kernels`` (numba): X is processed in blocks of rows, both products of a block
+``linclass.reference._kernels`` (numba): X is processed in blocks of rows, both products of a block
 run while the block is still in the CPU cache (so X is read from memory once per call
 instead of twice), and each product uses register tiles made for C = 10 columns. The
 blocks are shared between worker threads (the kernels release the GIL), each with its own
@@ -20,7 +20,7 @@ dW accumulator, so there is no locking; the partial sums are added at the end. N
 temporary array is as large as X.
 
 The kernels are compiled on first use (a few seconds, then cached on disk), and numba is
-imported only then: ``import linclass.fast`` stays cheap.
+imported only then: ``import linclass.reference.fast`` stays cheap.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from linclass.losses import check_inputs
+from linclass.reference.losses import check_inputs
 
 __all__ = ["svm_loss_fast", "softmax_loss_fast", "default_workers", "default_block_rows",
            "single_threaded_blas"]
@@ -113,7 +113,7 @@ def _check_fast_inputs(W, X, y, reg, block_rows, workers):
 
 
 def _kernels():
-    from linclass import _kernels  # numba: imported (and compiled) on first use only
+    from linclass.reference import _kernels  # numba: imported (and compiled) on first use only
     return _kernels
 
 
@@ -222,9 +222,9 @@ def svm_loss_fast(W, X, y, reg, delta=1.0, block_rows=None, workers=None):
     - workers: int or None, threads (None: one per usable core).
 
     Returns (loss scalar of the input dtype, dW array of shape (D, C)), equal to
-    ``linclass.losses.svm_loss_vectorized(W, X, y, reg, delta)`` up to rounding.
+    ``linclass.reference.losses.svm_loss_vectorized(W, X, y, reg, delta)`` up to rounding.
     """
-    from linclass.losses import _check_delta
+    from linclass.reference.losses import _check_delta
 
     W, X, y, reg, block_rows, workers = _check_fast_inputs(W, X, y, reg, block_rows, workers)
     delta = _check_delta(delta)
@@ -245,7 +245,7 @@ def softmax_loss_fast(W, X, y, reg, block_rows=None, workers=None):
     - workers: int or None, threads (None: one per usable core).
 
     Returns (loss scalar of the input dtype, dW array of shape (D, C)), equal to
-    ``linclass.losses.softmax_loss_vectorized(W, X, y, reg)`` up to rounding.
+    ``linclass.reference.losses.softmax_loss_vectorized(W, X, y, reg)`` up to rounding.
     """
     W, X, y, reg, block_rows, workers = _check_fast_inputs(W, X, y, reg, block_rows, workers)
     Wt = np.ascontiguousarray(W.T)

@@ -1,7 +1,7 @@
 """Weight regularizers R(W) with their (sub)gradients, and the max-norm projection.
 
 A regularized loss is L = data loss + reg * R(W), so its gradient is
-data gradient + reg * dR. The losses in ``linclass.losses`` use L2, the
+data gradient + reg * dR. The losses in ``linclass.reference.losses`` use L2, the
 CS231n convention; the others are here to compare on the lecture's examples
 and to use in your own training loops.
 

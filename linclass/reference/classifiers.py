@@ -1,6 +1,6 @@
 """Linear classifiers trained with minibatch stochastic gradient descent (CS231n style).
 
-    from linclass.classifiers import LinearSVM
+    from linclass.reference.classifiers import LinearSVM
     svm = LinearSVM()
     history = svm.train(X_train, y_train, learning_rate=1e-7, reg=2.5e4, num_iters=1500)
     print(svm.accuracy(X_val, y_val))
@@ -8,7 +8,7 @@
 A linear classifier computes class scores s = x @ W for an image x (a row with the bias 1
 appended) and predicts the class with the highest score. Training lowers a loss on W:
 ``LinearSVM`` uses the multiclass hinge loss, ``Softmax`` the cross-entropy loss, both
-the vectorized versions from ``linclass.losses``.
+the vectorized versions from ``linclass.reference.losses``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linclass.fast import single_threaded_blas
+from linclass.reference.fast import single_threaded_blas
 
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "SAMPLING_MODES"]
 
@@ -28,7 +28,7 @@ __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "SAMPLING_MODES"]
 #   copies those rows (X[idx]), exactly as in the CS231n assignment.
 # - "epoch": one shuffle (a permutation of the row indices) per epoch; each step takes the
 #   next batch_size rows of that order. Every example is seen once per epoch. LinearSVM and
-#   Softmax then read those rows straight from X in a compiled kernel (linclass.fast): no
+#   Softmax then read those rows straight from X in a compiled kernel (linclass.reference.fast): no
 #   batch is copied and no array is allocated per step. This is the fast mode.
 SAMPLING_MODES = ("replacement", "epoch")
 
@@ -114,7 +114,7 @@ class LinearClassifier:
         return self.loss_fn(self.W, X_batch, y_batch, reg)
 
     def _fast_kind(self):
-        """"svm" or "softmax" when linclass.fast has a compiled kernel for this loss, else None."""
+        """"svm" or "softmax" when linclass.reference.fast has a compiled kernel for this loss, else None."""
         return None
 
     # -- training --------------------------------------------------------------------
@@ -140,8 +140,8 @@ class LinearClassifier:
         - sampling: "replacement" (CS231n: random rows with replacement each step) or
           "epoch" (one shuffle per epoch, each row used once per epoch; faster). See
           SAMPLING_MODES in this module. With "epoch", LinearSVM and Softmax compute the
-          loss with the kernel of linclass.fast (same values, no per-step input checks);
-          with "replacement" they call the vectorized losses of linclass.losses.
+          loss with the kernel of linclass.reference.fast (same values, no per-step input checks);
+          with "replacement" they call the vectorized losses of linclass.reference.losses.
         - verbose: bool, print the loss every 100 steps.
         - progress: bool, show a tqdm progress bar.
 
@@ -184,12 +184,12 @@ class LinearClassifier:
 
         batches = self._batches(X, y, batch_size, sampling, rng)
         # With sampling="epoch" the built-in losses skip the per-step input checks (the
-        # data was checked once above) and use the compiled kernel of linclass.fast, which
+        # data was checked once above) and use the compiled kernel of linclass.reference.fast, which
         # reads each batch's rows straight from X: no batch is copied out.
         kind = self._fast_kind() if sampling == "epoch" else None
         block_loss = None
         if kind is not None:
-            from linclass.fast import _batch_loss, default_workers
+            from linclass.reference.fast import _batch_loss, default_workers
             workers = min(default_workers(), batch_size)
             y64 = y.astype(np.int64, copy=False)
 
@@ -218,7 +218,7 @@ class LinearClassifier:
     def _sgd_loop(self, steps, batches, block_loss, Wt, reg, learning_rate, lr_decay, decay_every,
                   max_norm, momentum, verbose, num_iters):
         if max_norm is not None:
-            from linclass.regularizers import max_norm_project
+            from linclass.reference.regularizers import max_norm_project
         dtype = self.W.dtype.type
         lr = learning_rate
         velocity = None
@@ -360,8 +360,8 @@ class LinearSVM(LinearClassifier):
         super().__init__(loss_fn=None)
 
     def loss(self, X_batch, y_batch, reg):
-        """SVM loss and gradient; see linclass.losses.svm_loss_vectorized."""
-        from linclass.losses import svm_loss_vectorized
+        """SVM loss and gradient; see linclass.reference.losses.svm_loss_vectorized."""
+        from linclass.reference.losses import svm_loss_vectorized
         return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
 
     def _fast_kind(self):
@@ -375,8 +375,8 @@ class Softmax(LinearClassifier):
         super().__init__(loss_fn=None)
 
     def loss(self, X_batch, y_batch, reg):
-        """Softmax loss and gradient; see linclass.losses.softmax_loss_vectorized."""
-        from linclass.losses import softmax_loss_vectorized
+        """Softmax loss and gradient; see linclass.reference.losses.softmax_loss_vectorized."""
+        from linclass.reference.losses import softmax_loss_vectorized
         return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
 
     def _fast_kind(self):

@@ -1,4 +1,4 @@
-"""Compiled kernels behind linclass.fast (numba). Not teaching code: read losses.py first.
+"""Compiled kernels behind linclass.reference.fast (numba). Not teaching code: read losses.py first.
 
 A full-batch loss and gradient is two products that are only C = 10 columns wide,
 
@@ -16,7 +16,7 @@ for the gradient.
 
 Every function works on Wt = W.T of shape (C, D) and on float32 or float64 arrays; sums of
 losses are float64. fastmath is limited to reassociation and contraction (what SIMD sums
-need): NaN and inf still propagate, which linclass.fast relies on to name bad input.
+need): NaN and inf still propagate, which linclass.reference.fast relies on to name bad input.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Choosing the learning rate and the regularization strength on the validation set.
 
-    from linclass.classifiers import LinearSVM
-    from linclass.tuning import hyperparameter_search, format_results
+    from linclass.reference.classifiers import LinearSVM
+    from linclass.reference.tuning import hyperparameter_search, format_results
     results, best_model, best_val = hyperparameter_search(
         LinearSVM, X_train, y_train, X_val, y_val,
         learning_rates=[1e-7, 5e-5], regs=[2.5e4, 5e4])
@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from linclass.classifiers import LinearClassifier, _check_X, _check_y, _positive_int
+from linclass.reference.classifiers import LinearClassifier, _check_X, _check_y, _positive_int
 
 __all__ = ["hyperparameter_search", "format_results", "fast_fit"]
 
@@ -138,7 +138,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
     - minibatch SGD with Nesterov momentum and a cosine learning-rate schedule, with one
       shuffle per epoch;
     - each step's batch is split between `workers` threads, which run the compiled kernel
-      of linclass.fast on their rows straight from X (no batch is copied out);
+      of linclass.reference.fast on their rows straight from X (no batch is copied out);
     - the steps run in float32 (the kernel casts each block of rows while it reads it);
     - after each epoch the validation accuracy is measured, and the best W is kept
       (early stopping on the validation set).
@@ -146,7 +146,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
     extra step.
 
     Inputs:
-    - model_cls: LinearSVM or Softmax (a built-in loss that linclass.fast compiles).
+    - model_cls: LinearSVM or Softmax (a built-in loss that linclass.reference.fast compiles).
     - X_train: array of shape (N, D); y_train: int array of shape (N,).
     - X_val: array of shape (M, D); y_val: int array of shape (M,).
     - epochs: int >= 1, passes over the training set.
@@ -164,7 +164,7 @@ def fast_fit(model_cls, X_train, y_train, X_val, y_val, epochs=4, batch_size=500
     """
     import time
 
-    from linclass.fast import _batch_loss, default_workers, single_threaded_blas
+    from linclass.reference.fast import _batch_loss, default_workers, single_threaded_blas
 
     t_start = time.perf_counter()
     model = model_cls()

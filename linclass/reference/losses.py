@@ -17,7 +17,7 @@ a float64 one.
 
 The losses always use L2, as in CS231n, so the graded signatures stay
 ``(W, X, y, reg)``. To try another regularizer, call a loss with reg=0 and add
-``reg * R`` and ``reg * dR`` from ``linclass.regularizers``:
+``reg * R`` and ``reg * dR`` from ``linclass.reference.regularizers``:
 
     loss, dW = softmax_loss_vectorized(W, X, y, 0.0)
     R, dR = l1(W)
