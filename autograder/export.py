@@ -11,7 +11,7 @@ import collections
 import csv
 from pathlib import Path
 
-from autograder.grade import SubmissionResult
+from autograder.results import SubmissionResult
 
 
 def _part_ids(results: list[SubmissionResult], assignment: str) -> list[str]:

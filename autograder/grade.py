@@ -34,13 +34,13 @@ from pathlib import Path
 import nbformat
 
 from autograder import sandbox
+from autograder.results import STATUSES, PartResult, Status, SubmissionResult  # noqa: F401
 from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
                                  rebuild, setup_imports)
 from autograder.verify import describe_check, function_of, load_probe, part_check, verify_function
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().parent / "harness"
-STATUSES = ("graded", "failed", "needs manual grading", "flagged")
 # Seconds the probe gives an answer cell that the notebook run already stopped for the cell
 # timeout. The probe runs answer cells alone, where they only define functions, which takes
 # milliseconds; a cell that never ends (a loop after its functions) would otherwise cost the
@@ -98,46 +98,6 @@ class GradeConfig:
     def release_notebook(self, assignment: str) -> Path | None:
         path = self.release_dir / assignment / f"{assignment}.ipynb"
         return path if path.exists() else None
-
-
-@dataclass
-class PartResult:
-    """One graded part (a test cell or a manually graded answer)."""
-    grade_id: str
-    points: float
-    max_points: float
-    message: str
-    mistake: str | None = None     # the named bug, in plain words
-    checked: str = ""              # what was checked, in plain words
-    manual: bool = False
-
-
-@dataclass
-class SubmissionResult:
-    """The grade of one submission; see the module docstring for the status rules."""
-    student: str
-    assignment: str
-    status: str
-    reason: str | None
-    parts: dict
-    in_kernel: dict
-    flags: list
-    mistakes: list
-    score: float
-    max_score: float
-    duration: float
-    sandboxed: bool
-    mistake_keys: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "SubmissionResult":
-        data = dict(data)
-        data["parts"] = {k: PartResult(**v) for k, v in data["parts"].items()}
-        return cls(**data)
 
 
 @functools.lru_cache(maxsize=16)

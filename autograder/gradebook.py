@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.grade import SubmissionResult
+from autograder.results import SubmissionResult
 from autograder.notebook import graded_parts
 
 

@@ -1,0 +1,104 @@
+"""The typed result model: what grading one submission produced.
+
+Every step after grading (the gradebook, the records on disk, feedback, export, the report)
+reads these dataclasses, never loose dicts. A record is stored as JSON with
+``SubmissionResult.to_dict`` and read back with ``SubmissionResult.from_dict``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """How grading one submission ended, from worst to best.
+
+    A ``str`` enum: ``Status.GRADED == "graded"`` holds, so records written as plain
+    strings read back as the same status.
+    """
+
+    FAILED = "failed"
+    """Could not be graded automatically (unreadable notebook, crash, timeout, dead kernel);
+    ``reason`` says why. Not a score of zero."""
+    FLAGGED = "flagged"
+    """Graded, and set aside for a person (tampering suspected, reference code used)."""
+    NEEDS_MANUAL = "needs manual grading"
+    """Autograded; written answers wait for a person."""
+    GRADED = "graded"
+    """Everything was graded automatically."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUSES = tuple(s.value for s in Status)
+
+
+@dataclass
+class PartResult:
+    """One graded part of a notebook: a test cell or a manually graded answer."""
+
+    grade_id: str
+    """nbgrader's grade_id of the cell, e.g. ``svm_loss_naive_grad`` or ``q_kink``."""
+    points: float
+    """Points earned (0 until a person grades a manual part)."""
+    max_points: float
+    """Points the part is worth."""
+    message: str
+    """What the check found, in plain words, for the student."""
+    mistake: str | None = None
+    """The named mistake from the catalogue, in plain words, or None."""
+    checked: str = ""
+    """What was checked, in plain words, without the hidden test's code."""
+    manual: bool = False
+    """True for a part a person grades (written answers)."""
+
+
+@dataclass
+class SubmissionResult:
+    """The grade of one submission of one assignment by one student."""
+
+    student: str
+    """The student's id (normalized)."""
+    assignment: str
+    """The assignment's name, e.g. ``svm``."""
+    status: Status
+    """How grading ended; see Status."""
+    reason: str | None
+    """Why the status is failed or flagged; None otherwise."""
+    parts: dict[str, PartResult]
+    """grade_id -> PartResult, in notebook order."""
+    in_kernel: dict[str, float]
+    """grade_id -> points the notebook's own (visible) test cell gave in the kernel run;
+    only compared with the verified points, never trusted."""
+    flags: list[str]
+    """Findings for a person (tampering suspected, reference code used)."""
+    mistakes: list[str]
+    """Named mistakes in plain words, one per function and mistake."""
+    score: float
+    """Sum of the points of every part."""
+    max_score: float
+    """Sum of the max points of every part."""
+    duration: float
+    """Seconds spent grading this submission."""
+    sandboxed: bool
+    """False when student code ran without the sandbox (an instructor's explicit choice)."""
+    mistake_keys: list[str] = field(default_factory=list)
+    """Stable keys of the named mistakes, ``<function>: <bug key>``."""
+    notes: list[str] = field(default_factory=list)
+    """Findings that change nothing but that the student should know."""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        data = dict(data)
+        data["parts"] = {k: PartResult(**v) for k, v in data["parts"].items()}
+        return cls(**data)
