@@ -1,7 +1,7 @@
 """The bug catalogue and the out-of-kernel verdicts, without a sandbox (fast).
 
 A probe record is made here exactly as the sandboxed probe makes it (the harness's own
-encoder, then the grader's decoder), from student-style code in autograder/samples.
+encoder, then the grader's decoder), from student-style code in tools/make_samples.py.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from autograder import bugs
-from autograder.samples import make_samples as ms
+from tools import make_samples as ms
 from autograder.verify import function_of, load_probe, part_check, verify_function
 from linclass import grading
 from linclass.reference import losses

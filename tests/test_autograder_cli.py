@@ -11,7 +11,7 @@ import nbformat
 from autograder import cli
 from autograder.export import report_text, write_csv
 from autograder.grade import PartResult, SubmissionResult
-from autograder.samples import make_samples as ms
+from tools import make_samples as ms
 
 FUNCTIONS = ["svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict"]
 

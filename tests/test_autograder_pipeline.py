@@ -10,7 +10,7 @@ import pytest
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 import nbformat
 from autograder import cli
-from autograder.samples import make_samples as ms
+from tools import make_samples as ms
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 from autograder import cli
-from autograder.samples.make_samples import EXPECTED, HERE
+from tools.make_samples import EXPECTED, SAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,8 @@ def _stable(result):
 def runs(tmp_path_factory):
     first = tmp_path_factory.mktemp("first")
     second = tmp_path_factory.mktemp("second")
-    assert cli.main(["run", str(HERE), "--out", str(first)]) == 0
-    assert cli.main(["run", str(HERE), "--out", str(second)]) == 0
+    assert cli.main(["run", str(SAMPLES), "--out", str(first)]) == 0
+    assert cli.main(["run", str(SAMPLES), "--out", str(second)]) == 0
     return first, second
 
 

@@ -1,6 +1,6 @@
 """What an attack managed to do outside its own notebook: network connections and changed files.
 
-Shared by the attack tests and ``autograder/attacks_report.py``.
+Shared by the attack tests and ``tools/attacks_report.py``.
 """
 from __future__ import annotations
 

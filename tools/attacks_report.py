@@ -1,7 +1,10 @@
 """Run every attack of the attack suite through our grader and through plain `nbgrader autograde`.
 
-    python -m autograder.attacks_report              # prints the comparison table
-    python -m autograder.attacks_report --json out.json --only patch_numpy_top,network
+    python3 tools/attacks_report.py              # prints the comparison table
+    python3 tools/attacks_report.py --json out.json --only patch_numpy_top,network
+
+A developer tool (it needs the attack suite in tests/): it lives in tools/, which is not
+installed with the package.
 
 Both graders get the same submissions, built from the attack suite's source notebook
 (tests/attacks) and nbgrader's own release of it, in a throw-away course folder. For each
@@ -33,6 +36,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+if str(ROOT) not in sys.path:  # run as a script from a checkout that is not installed
+    sys.path.insert(1, str(ROOT))
 
 import attacks  # noqa: E402  (the attack suite lives with the tests)
 from attacks.harm import LeakServer, digest  # noqa: E402

@@ -1,6 +1,8 @@
 """Make the sample submissions in autograder/samples/ from the course's notebooks.
 
-    python -m autograder.samples.make_samples            # writes autograder/samples/submitted/
+    python3 tools/make_samples.py            # writes autograder/samples/submitted/
+
+A developer tool: it lives in tools/, which is not installed with the package.
 
 Each sample is the student release (``assignments/<a>/<a>.ipynb``) with its answer cells
 filled in by student-style code: correct code, or correct code with one catalogued mistake
@@ -22,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "autograder" / "samples"  # the folder `linclass-grade run` is given
+SUBMITTED = SAMPLES / "submitted"
 
 # ------------------------------------------------------------------ student-style code
 
@@ -386,7 +389,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default=str(ROOT / "solutions"), help="folder of source notebooks")
     parser.add_argument("--release", default=str(ROOT / "assignments"), help="folder of release notebooks")
-    parser.add_argument("--dest", default=str(HERE / "submitted"), help="where to write the samples")
+    parser.add_argument("--dest", default=str(SUBMITTED), help="where to write the samples")
     args = parser.parse_args(argv)
     dest = Path(args.dest)
     if dest.exists():
