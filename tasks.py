@@ -4,6 +4,7 @@
     python3 tasks.py build     # set up, then build the course end to end and grade the samples
     python3 tasks.py test      # set up, then run the whole test suite
     python3 tasks.py bench     # set up, then run every speed benchmark side by side
+    python3 tasks.py samples   # set up, then regenerate autograder/samples/submitted/
     python3 tasks.py setup     # only create .venv and install linclass with its extras
 
 Set-up makes a virtual environment in `.venv/` inside the repository and installs this
@@ -94,6 +95,12 @@ def cmd_bench(args) -> int:
                            cwd=ROOT, env=data_env())
 
 
+def cmd_samples(args) -> int:
+    python = setup(EXTRAS["setup"])
+    return subprocess.call([str(python), str(ROOT / "tools" / "make_samples.py"), "--root", str(ROOT)],
+                           cwd=ROOT, env=data_env())
+
+
 def cmd_setup(args) -> int:
     setup(EXTRAS["setup"])
     say(f"ready: activate with `source {VENV.relative_to(ROOT)}/bin/activate`")
@@ -123,6 +130,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("bench", help="set up, then run every benchmark (extra args go to benchmarks/run.py)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("samples", help="set up, then regenerate the sample submissions (tools/make_samples.py)")
+    p.set_defaults(func=cmd_samples)
     p = sub.add_parser("setup", help="only create .venv and install linclass")
     p.set_defaults(func=cmd_setup)
     p = sub.add_parser("clean", help="remove build/ (and .venv/ with --venv)")

@@ -1,6 +1,8 @@
 """Make the sample submissions in autograder/samples/ from the course's notebooks.
 
-    python3 tools/make_samples.py            # writes autograder/samples/submitted/
+    python3 tools/make_samples.py               # writes autograder/samples/submitted/
+    python3 tools/make_samples.py --root DIR    # the same for the course in DIR
+    python3 tasks.py samples                    # the same, with the venv's python
 
 A developer tool: it lives in tools/, which is not installed with the package.
 
@@ -8,7 +10,10 @@ Each sample is the student release (``assignments/<a>/<a>.ipynb``) with its answ
 filled in by student-style code: correct code, or correct code with one catalogued mistake
 (``autograder/bugs.py``). The samples are laid out like nbgrader's
 ``submitted/<student>/<assignment>/<assignment>.ipynb``, and ``EXPECTED`` below is what
-grading them must give (tests/test_autograder_samples.py asserts it).
+grading them must give (tests/test_autograder_samples.py asserts it). The output is
+deterministic: the same notebooks in give the same bytes out (tests/test_layout.py
+regenerates the samples and fails when the committed ones are stale). Every sample says
+in its top-level metadata (``GENERATED``) that it is generated and must not be edited.
 
 ``mini_course(dest)`` writes a tiny course with the same nbgrader structure as the real
 one (source with hidden tests, release made with nbgrader's own preprocessors); the tests
@@ -17,9 +22,12 @@ and the grading benchmark use it to run in seconds.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -27,6 +35,12 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "autograder" / "samples"  # the folder `linclass-grade run` is given
 SUBMITTED = SAMPLES / "submitted"
+ASSIGNMENTS = ("svm", "softmax")
+
+# Written into every sample's top-level metadata (no extra cell: the grader treats cells
+# that are not in the release specially).
+GENERATED = {"generated": "by tools/make_samples.py from solutions/ and assignments/; "
+                          "do not edit, run python3 tasks.py samples"}
 
 # ------------------------------------------------------------------ student-style code
 
@@ -271,6 +285,23 @@ EXPECTED = {
 }
 
 
+def write_sample(nb, path: Path, name: str) -> None:
+    """Write one sample notebook, byte for byte the same for the same input.
+
+    Marks it as generated (top-level metadata "linclass"), gives a cell that has no id a
+    stable one (derived from name and position, never random) and writes sorted keys.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.metadata["linclass"] = dict(GENERATED)
+    if (nb.nbformat, nb.nbformat_minor) >= (4, 5):
+        for i, cell in enumerate(nb.cells):
+            if not cell.get("id"):
+                cell["id"] = hashlib.sha256(f"{name}:{i}".encode()).hexdigest()[:12]
+    text = nbformat.writes(nb)  # sorted keys, indent 1, validated
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+
+
 def write_submissions(release_path: Path, source_path: Path, assignment: str, dest: Path) -> list[Path]:
     """Write one notebook per sample student under dest/<student>/<assignment>/.
 
@@ -284,7 +315,7 @@ def write_submissions(release_path: Path, source_path: Path, assignment: str, de
     def put(student, nb):
         path = dest / student / assignment / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
+        write_sample(nb, path, f"{student}/{assignment}")
         written.append(path)
 
     put("untouched_release", release)
@@ -383,27 +414,53 @@ def mini_course(dest: Path, assignments=("svm",)) -> tuple[Path, Path]:
     return dest / "source", dest / "release"
 
 
+def generate(source_dir: Path, release_dir: Path, dest: Path) -> list[Path]:
+    """Write the samples of every assignment (ASSIGNMENTS) to dest; return the written paths.
+
+    Raises FileNotFoundError when a source or release notebook is missing: samples made
+    from part of the course would silently drop the others.
+    """
+    pairs = [(a, Path(release_dir) / a / f"{a}.ipynb", Path(source_dir) / a / f"{a}.ipynb") for a in ASSIGNMENTS]
+    missing = [str(p) for _, release, source in pairs for p in (release, source) if not p.exists()]
+    if missing:
+        raise FileNotFoundError("missing course notebooks: " + ", ".join(missing))
+    written = []
+    for a, release, source in pairs:
+        written += write_submissions(release, source, a, Path(dest))
+    return written
+
+
 def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default=str(ROOT / "solutions"), help="folder of source notebooks")
-    parser.add_argument("--release", default=str(ROOT / "assignments"), help="folder of release notebooks")
-    parser.add_argument("--dest", default=str(SUBMITTED), help="where to write the samples")
+    parser.add_argument("--root", default=str(ROOT),
+                        help="the course's top folder (default: this repository)")
+    parser.add_argument("--source", help="folder of source notebooks (default: ROOT/solutions)")
+    parser.add_argument("--release", help="folder of release notebooks (default: ROOT/assignments)")
+    parser.add_argument("--dest", help="where to write the samples (default: ROOT/autograder/samples/submitted)")
     args = parser.parse_args(argv)
-    dest = Path(args.dest)
-    if dest.exists():
-        shutil.rmtree(dest)
-    count = 0
-    for a in ("svm", "softmax"):
-        release = Path(args.release) / a / f"{a}.ipynb"
-        source = Path(args.source) / a / f"{a}.ipynb"
-        if not release.exists() or not source.exists():
-            print(f"skipping {a}: {release} or {source} is missing", file=sys.stderr)
-            continue
-        count += len(write_submissions(release, source, a, dest))
+    root = Path(args.root)
+    args.source = args.source or str(root / "solutions")
+    args.release = args.release or str(root / "assignments")
+    dest = Path(args.dest or root / "autograder" / "samples" / "submitted")
+    # Write next to dest first, so that a failure leaves the old samples in place.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    os.chmod(fresh, 0o755)  # mkdtemp's 0700 would otherwise become dest's
+    try:
+        count = len(generate(Path(args.source), Path(args.release), fresh))
+        if dest.exists():
+            shutil.rmtree(dest)
+        fresh.rename(dest)
+    except FileNotFoundError as err:
+        print(f"{err}; the samples in {dest} are left as they were", file=sys.stderr)
+        return 1
+    finally:
+        if fresh.exists():
+            shutil.rmtree(fresh)
     print(f"wrote {count} sample submissions to {dest}")
-    return 0 if count else 1
+    return 0
 
 
 if __name__ == "__main__":
