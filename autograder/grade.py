@@ -2,18 +2,21 @@
 
 1. The submission is read strictly and rebuilt from the source notebook's structure
    (``autograder.notebook``); an unreadable notebook is "failed" with the reason.
-2. The rebuilt notebook runs with nbclient inside the sandbox, on a small synthetic
-   CIFAR-10 with LINCLASS_FAST=1 (``autograder/harness/run_notebook.py``). Figures are
-   made but not rendered to images (nothing graded reads them). Its test cells give the
-   "in-kernel" result, which is only compared, never trusted.
+2. The rebuilt notebook, with the visible tests only (the hidden ones never enter the
+   sandbox), runs with nbclient inside the sandbox, on a small synthetic CIFAR-10 with
+   LINCLASS_FAST=1 (``autograder/harness/run_notebook.py``). Figures are made but not
+   rendered to images (nothing graded reads them). Its test cells give the "in-kernel"
+   result, which is only compared, never trusted.
 3. Then a second sandboxed process (``autograder/harness/probe.py``, plain Python) runs
-   only the answer cells and calls each graded function on ``linclass.grading.make_cases``.
-   An answer cell at which step 2 stopped for the cell timeout gets STUCK_CELL_SECONDS
-   here instead of call_timeout, so a cell that never ends costs one timeout, not two.
-4. The grader's own process compares those plain-data outputs with linclass
+   only the answer cells, and the grader (``autograder.probe_driver``) calls each graded
+   function on the cases of ``autograder.registry``, one at a time over a pipe, with a seed
+   the sandbox never sees. An answer cell at which step 2 stopped for the cell timeout gets
+   STUCK_CELL_SECONDS here instead of call_timeout, so a cell that never ends costs one
+   timeout, not two.
+4. The grader's own process compares those plain-data outputs with the answer key
    (``autograder.verify``) and names the mistake from ``autograder.bugs``.
-5. Every autograded part scores its verified points. A part the kernel passed but the
-   verification failed is flagged "tampering suspected".
+5. Every autograded part scores its verified points; the kernel's visible tests are
+   recorded, never trusted.
 
 The two sandboxed runs stay separate processes in separate sandboxes: nothing a run leaves
 behind (a process, a file) can reach the other, and the probe starts from a clean Python.
@@ -24,7 +27,11 @@ reason) > "flagged" (for a human) > "needs manual grading" (written answers) > "
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
+import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -33,13 +40,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import sandbox
-from autograder.results import STATUSES, PartResult, Status, SubmissionResult  # noqa: F401
+from autograder import answer_key, registry, sandbox
 from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
                                  rebuild, setup_imports)
-from autograder.verify import describe_check, function_of, load_probe, part_check, verify_function
+from autograder.probe_driver import probe_functions
+from autograder.results import PartResult, Status, SubmissionResult
+from autograder.verify import verify_function
 
-ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().parent / "harness"
 # Seconds the probe gives an answer cell that the notebook run already stopped for the cell
 # timeout. The probe runs answer cells alone, where they only define functions, which takes
@@ -59,20 +66,22 @@ class GradeConfig:
     work_dir: Path, the grader's own folder (scratch folders go below it).
     limits: sandbox.Limits for the in-kernel run; the probe gets the same memory and
         process limits and probe_timeout seconds in total.
-    seed: int, seed of the probe's cases (fixed, so a re-run gives identical grades).
-    run_notebook: bool, run the whole notebook in the kernel too (for the tampering
+    seed: int or None, seed of the probe's cases. None (the default) derives a seed per
+        submission from a secret kept in work_dir and the notebook's content: a re-run gives
+        identical grades, and no student can compute the cases from the public code.
+    run_notebook: bool, run the whole notebook in the kernel too (its visible tests are
         comparison, and "failed" when it crashes or times out); False grades from the
         probe alone.
     keep_scratch: bool, keep each scratch folder for debugging.
     """
-    source_dir: Path = ROOT / "solutions"
-    release_dir: Path = ROOT / "assignments"
+    source_dir: Path
+    release_dir: Path
+    work_dir: Path
     data_dir: Path | None = None
-    work_dir: Path = ROOT / "build" / "grading" / "work"
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     probe_timeout: float = 120.0
     call_timeout: float = 20.0
-    seed: int = 20260
+    seed: int | None = None
     run_notebook: bool = True
     keep_scratch: bool = False
 
@@ -82,8 +91,8 @@ class GradeConfig:
             self.source_dir, self.release_dir, self.work_dir))
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir).absolute()
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"seed must be a non-negative int or None, got {self.seed!r}")
         for name in ("probe_timeout", "call_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive seconds, got {getattr(self, name)!r}")
@@ -140,41 +149,46 @@ def _failed(student, assignment, reason, parts, t0, sandboxed=True, flags=None, 
                             notes=notes or [])
 
 
-def _run_probe(scratch: Path, rebuilt, source_nb, functions, config,
-               stuck_cell: str | None = None) -> tuple[dict | None, str | None, bool]:
-    """Run harness/probe.py in its own sandbox; returns (probe data or None, problem, sandboxed).
+def submission_seed(config: GradeConfig, assignment: str, student: str, digest: str) -> int:
+    """The seed of one submission's cases: config.seed, or derived from the course's secret.
+
+    The secret (random, made once, kept in work_dir, readable by the grader only) never
+    enters the sandbox; the same notebook gets the same cases on a re-run, another notebook
+    other cases.
+    """
+    if config.seed is not None:
+        return config.seed
+    path = config.work_dir / ".case-secret"
+    if not path.exists():
+        config.work_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".case-secret-{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic; another worker's secret wins the race
+        except FileExistsError:
+            pass
+        tmp.unlink()
+    key = path.read_text().strip().encode()
+    mac = hmac.new(key, f"{assignment}\0{student}\0{digest}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(mac[:6], "big")
+
+
+def _run_probe(scratch: Path, rebuilt, source_nb, functions, config, seed: int,
+               stuck_cell: str | None = None):
+    """Call every graded function in a fresh sandboxed probe; returns a ProbeRun.
 
     stuck_cell: str or None, the grade_id of the answer cell the notebook run stopped at for
         the cell timeout; the probe gives that cell STUCK_CELL_SECONDS instead of call_timeout.
     """
-    probe_dir = scratch / "probe"
-    probe_dir.mkdir()
     cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.answers.items()
              if _is_code_answer(rebuilt.notebook, gid)]
-    spec = {"setup": setup_imports(source_nb), "cells": cells, "functions": functions,
-            "seed": config.seed, "call_timeout": config.call_timeout,
-            "stuck_cells": {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}}
-    (probe_dir / "probe_input.json").write_text(json.dumps(spec))
     limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
                             memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
                             max_output_bytes=config.limits.max_output_bytes)
-    result = sandbox.run_sandboxed([sandbox.python_executable(), str(HARNESS / "probe.py")], probe_dir,
-                                   readonly=[HARNESS], limits=limits,
-                                   env={"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0"})
-    try:
-        raw = sandbox.read_scratch_file(probe_dir, "probe_output.json", 20_000_000)
-        try:
-            arrays = sandbox.read_scratch_file(probe_dir, "probe_arrays.npz", 200_000_000)
-        except FileNotFoundError:
-            arrays = None
-        probe = load_probe(raw, arrays)
-    except (FileNotFoundError, ValueError, OSError) as err:
-        reason = result.reason or f"no usable output ({err})"
-        return None, f"the probe of your functions stopped: {reason}", result.sandboxed
-    problem = None
-    if not probe.get("finished"):
-        problem = f"the probe of your functions stopped early: {result.reason or 'unknown reason'}"
-    return probe, problem, result.sandboxed
+    stuck = {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}
+    return probe_functions(scratch / "probe", cells, setup_imports(source_nb), functions, seed,
+                           config.call_timeout, limits, stuck)
 
 
 def _is_code_answer(nb, gid) -> bool:
@@ -193,11 +207,13 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
     """
     kdir = scratch / "kernel"
     kdir.mkdir()
-    nbformat.write(rebuilt.notebook, kdir / "rebuilt.ipynb")
+    # Only the visible tests run in the kernel: the hidden ones never enter the sandbox.
+    nbformat.write(rebuilt.visible_notebook(), kdir / "rebuilt.ipynb")
     data = ensure_data(config)
     result = sandbox.run_sandboxed(
         [sandbox.python_executable(), str(HARNESS / "run_notebook.py"), "rebuilt.ipynb", "executed.ipynb"],
-        kdir, readonly=[HARNESS, data], limits=config.limits,
+        kdir, readonly=[answer_key.kit_folder(), HARNESS, data], hidden=answer_key.hidden_paths(),
+        limits=config.limits,
         env={"LINCLASS_FAST": "1", "LINCLASS_DATA_DIR": str(data), "PYTHONHASHSEED": "0"})
     executed, problem, stuck_cell = None, None, None
     try:
@@ -250,12 +266,8 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     except OSError as err:
         return _failed(student, assignment, f"cannot read the notebook: {err.strerror}", parts, t0)
     rebuilt = rebuild(student_nb, source_nb, release_nb)
-
-    functions = []
-    for p in parts:
-        fn, _ = function_of(p["grade_id"])
-        if p["kind"] == "test" and fn and fn not in functions:
-            functions.append(fn)
+    functions = _graded_functions(parts)
+    seed = submission_seed(config, assignment, student, hashlib.sha256(Path(notebook_path).read_bytes()).hexdigest())
 
     config.work_dir.mkdir(parents=True, exist_ok=True)
     scratch_root = config.work_dir / "scratch"
@@ -266,26 +278,55 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         executed, kernel_problem, stuck_cell, sandboxed = None, None, None, True
         if config.run_notebook:
             executed, kernel_problem, sandboxed, stuck_cell = _run_kernel(scratch, rebuilt, config)
-        probe, probe_problem, sb2 = _run_probe(scratch, rebuilt, source_nb, functions, config, stuck_cell)
-        sandboxed = sandboxed and sb2
+        probe = _run_probe(scratch, rebuilt, source_nb, functions, config, seed, stuck_cell)
+        sandboxed = sandboxed and probe.sandboxed
     finally:
         if not config.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
     flags, notes = list(rebuilt.flags), list(rebuilt.notes)
-    if probe is None:
-        return _failed(student, assignment, probe_problem, parts, t0, sandboxed, flags, notes)
-    flags += [f"tampering suspected: {t}" for t in probe.get("tampering", [])]
-    for gid, err in probe.get("cell_errors", {}).items():
+    if probe.problem and not probe.records:
+        return _failed(student, assignment, probe.problem, parts, t0, sandboxed, flags, notes)
+    for gid, err in probe.cell_errors.items():
         notes.append(f"your answer cell {gid!r} raised {err}")
-
-    verdicts = {fn: verify_function(fn, probe["functions"].get(fn), config.seed) for fn in functions}
+    verdicts = {fn: verify_function(probe.records.get(fn), fn) for fn in functions}
+    for fn, record in probe.records.items():
+        if record.hooks_changed:
+            flags.append(f"tampering suspected: {fn} changed Python's tracing hooks")
     in_kernel_raw = in_kernel_results(executed, parts) if executed is not None else {}
+    table, in_kernel, mistakes, keys, needs_human = _score_parts(parts, rebuilt, verdicts, in_kernel_raw, flags)
 
+    score = sum(r.points for r in table.values())
+    max_score = sum(r.max_points for r in table.values())
+    problem = probe.problem or kernel_problem
+    if problem:
+        status, reason = Status.FAILED, problem
+    elif flags:
+        status, reason = Status.FLAGGED, flags[0]
+    elif needs_human:
+        status, reason = Status.NEEDS_MANUAL, None
+    else:
+        status, reason = Status.GRADED, None
+    return SubmissionResult(student, assignment, status, reason, table, in_kernel, flags, mistakes,
+                            score, max_score, time.monotonic() - t0, sandboxed, keys, notes)
+
+
+def _graded_functions(parts: list[dict]) -> list[str]:
+    """The graded functions the notebook's test cells name, in notebook order."""
+    functions: list[str] = []
+    for p in parts:
+        fn, _ = registry.function_of(p["grade_id"])
+        if p["kind"] == "test" and fn and fn not in functions:
+            functions.append(fn)
+    return functions
+
+
+def _score_parts(parts, rebuilt, verdicts, in_kernel_raw, flags):
+    """Points per part from the verdicts; returns (table, in_kernel, mistakes, keys, needs_human)."""
     table, in_kernel, mistakes, keys = {}, {}, [], []
     for fn, v in verdicts.items():
         if v.calls_reference:
-            flags.append(f"{fn} calls the reference implementation in linclass")
+            flags.append(f"{fn} calls the reference implementation")
         for bug in v.bugs:
             key = f"{fn}: {bug.key}"
             if key not in keys:
@@ -303,35 +344,20 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
                 table[gid] = PartResult(gid, 0.0, max_points, "not answered", manual=True,
                                         checked="your written answer")
             continue
-        fn, part = function_of(gid)
+        fn, part = registry.function_of(gid)
         if fn is None:
             needs_human = True
             table[gid] = PartResult(gid, 0.0, max_points, "this test cannot be verified outside the "
                                     "notebook; a person will grade it", manual=True)
             continue
-        check = part_check(part)
+        check = registry.part_check(part)
         ok, message = verdicts[fn].checks[check]
-        mistake = None
-        if not ok and verdicts[fn].bugs:
-            mistake = "; ".join(b.words for b in verdicts[fn].bugs)
+        mistake = "; ".join(b.words for b in verdicts[fn].bugs) if not ok and verdicts[fn].bugs else None
         table[gid] = PartResult(gid, max_points if ok else 0.0, max_points, message, mistake,
-                                checked=describe_check(fn, check))
+                                checked=registry.describe_check(fn, check))
         if gid in in_kernel_raw:
+            # The visible tests' result in the kernel, kept for the record. It is not compared
+            # with the verified points: the hidden checks ask more than the visible tests, so
+            # passing only the visible ones is an honest outcome, not a sign of tampering.
             in_kernel[gid] = max_points if in_kernel_raw[gid]["passed"] else 0.0
-            if in_kernel[gid] > table[gid].points:
-                flags.append(f"tampering suspected: the notebook's own test {gid!r} passed but the "
-                             "independent check failed")
-
-    score = sum(r.points for r in table.values())
-    max_score = sum(r.max_points for r in table.values())
-    problem = probe_problem or kernel_problem
-    if problem:
-        status, reason = "failed", problem
-    elif flags:
-        status, reason = "flagged", flags[0]
-    elif needs_human:
-        status, reason = "needs manual grading", None
-    else:
-        status, reason = "graded", None
-    return SubmissionResult(student, assignment, status, reason, table, in_kernel, flags, mistakes,
-                            score, max_score, time.monotonic() - t0, sandboxed, keys, notes)
+    return table, in_kernel, mistakes, keys, needs_human

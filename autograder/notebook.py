@@ -84,6 +84,25 @@ def read_notebook(path: Path):
     return nb
 
 
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def strip_hidden_tests(text: str) -> str:
+    """The text of a test cell without its hidden tests (nbgrader's markers, inclusive).
+
+    An unclosed block is dropped to the end of the cell, as nbgrader's ClearHiddenTests does.
+    """
+    kept, hidden = [], False
+    for line in text.splitlines():
+        if line.strip() == BEGIN_HIDDEN:
+            hidden = True
+        elif line.strip() == END_HIDDEN and hidden:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept).rstrip() + ("\n" if text.endswith("\n") else "")
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.strip().encode()).hexdigest()
 
@@ -118,6 +137,18 @@ class Rebuilt:
     answered: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+    def visible_notebook(self):
+        """A copy of the notebook whose test cells hold only their visible tests.
+
+        This is the notebook that runs in the grading sandbox: the hidden tests are checked
+        by the grader in its own process and never enter the sandbox.
+        """
+        nb = nbformat.from_dict(json.loads(json.dumps(self.notebook)))
+        for cell in nb.cells:
+            if cell_kind(cell) == "test" and cell.get("cell_type") == "code":
+                cell.source = strip_hidden_tests(cell.source)
+        return nb
 
 
 def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:

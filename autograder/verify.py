@@ -1,129 +1,118 @@
-"""Verdicts in the grader's clean process: compare the probe's plain-data outputs with linclass.
+"""Verdicts in the grader's clean process: compare the probe's outputs with the answer key.
 
-Nothing here runs student code. The probe (``autograder/harness/probe.py``, in the sandbox)
-wrote what each student function returned on the cases of ``linclass.grading.make_cases``;
-this module recomputes the reference outputs on the same cases, decides each graded part,
-and names the mistake from the catalogue in ``autograder/bugs.py``.
+Nothing here runs student code. The probe driver (``autograder.probe_driver``) called each
+student function on the cases of ``autograder.registry`` and brought back plain, bounded
+data; this module computes the reference outputs on the same cases, decides each check, and
+names the mistake from the catalogue in ``autograder/bugs.py``.
+
+Vectorization and "own code" are judged from a profile: the Python line events that ran in
+the student's own code on two fresh cases of different N (a loop over examples runs more
+lines when N grows), the file the function's code comes from, and its code fingerprint.
+Timing is never used, so the verdict does not depend on how busy the machine is.
 """
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from autograder import bugs
-from linclass import grading
-
-
-class Unsupported(str):
-    """A return value the probe could not turn into plain data (its description)."""
-
-
-def decode(value, arrays):
-    """Rebuild one encoded return value (see the probe's Encoder) from JSON and arrays."""
-    if not isinstance(value, dict):
-        return Unsupported("malformed")
-    if "array" in value:
-        key = value["array"]
-        return arrays[key] if key in arrays else Unsupported("missing array")
-    if "seq" in value:
-        items = [decode(v, arrays) for v in value["seq"]]
-        return tuple(items) if value.get("type") == "tuple" else items
-    if "dict" in value:
-        return {k: decode(v, arrays) for k, v in value["dict"].items()}
-    if "none" in value:
-        return None
-    if "str" in value:
-        return str(value["str"])
-    return Unsupported(str(value.get("unsupported", "unsupported value")))
-
-
-def load_probe(json_bytes: bytes, npz_bytes: bytes | None) -> dict:
-    """Parse the probe's two files (bytes read from scratch) into plain Python data.
-
-    Returns the probe_output dict with every function's "outputs" decoded into a list of
-    (ok: bool, value or error message). Raises ValueError when the files are malformed.
-    """
-    try:
-        out = json.loads(json_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"probe output is not valid JSON: {err}") from None
-    arrays = {}
-    if npz_bytes:
-        with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    if not isinstance(out, dict) or not isinstance(out.get("functions"), dict):
-        raise ValueError("probe output has no 'functions' table")
-    for record in out["functions"].values():
-        decoded = []
-        for item in record.get("outputs", []):
-            if item.get("ok"):
-                decoded.append((True, decode(item.get("value"), arrays)))
-            else:
-                decoded.append((False, str(item.get("error", "error"))[:500]))
-        record["decoded"] = decoded
-    return out
-
-
-def function_of(grade_id: str) -> tuple[str | None, str]:
-    """Split a test cell's grade_id "<function>_<part>" into (function, part)."""
-    best = None
-    for name in grading.GRADED_FUNCTIONS:
-        if (grade_id == name or grade_id.startswith(name + "_")) and (best is None or len(name) > len(best)):
-            best = name
-    if best is None:
-        return None, grade_id
-    return best, grade_id[len(best) + 1:]
-
-
-def part_check(part: str) -> str:
-    """Which check a part's name asks for: "loss", "grad", "vectorized" or "all"."""
-    p = part.lower()
-    if p in ("loss", "value", "sanity"):
-        return "loss"
-    if p.startswith("grad"):
-        return "grad"
-    if any(w in p for w in ("vector", "speed", "loop", "fast")):
-        return "vectorized"
-    return "all"
+from autograder import answer_key, bugs, cases, registry
+from autograder.harness.calls import library_prefixes
+from autograder.probe_driver import ProbeRecord
 
 
 @dataclass
 class FunctionVerdict:
     """Everything the grader concluded about one graded function."""
+
     name: str
+    """The function's name."""
     defined: bool
-    checks: dict = field(default_factory=dict)   # check -> (ok, message)
-    bugs: tuple = ()                              # named Bug objects
+    """True when the answer cells define it."""
+    checks: dict = field(default_factory=dict)
+    """check ("loss", "grad", "vectorized", "all") -> (ok, message)."""
+    bugs: tuple = ()
+    """The named mistakes (bugs.Bug)."""
     calls_reference: bool = False
+    """True when it is, copies or calls the reference, or its code is not the answer cell's."""
 
 
-def _case_errors(decoded, cases):
-    for (ok, value), case in zip(decoded, cases):
-        if not ok:
-            yield case, value
+def profile_of(record: ProbeRecord) -> dict:
+    """The plain-data profile of a record, for judge_vectorized and judge_not_reference."""
+    errors = [v for ok, v in record.trace_outputs if not ok]
+    return {"function": record.name, "sizes": list(cases.VECTOR_SIZES), "events": list(record.events),
+            "reference_calls": sorted(set(record.reference_calls)), "defined_in": record.defined_in, "fingerprint": record.fingerprint,
+            "error": errors[0] if errors else (record.error if not record.events else None)}
 
 
-def _compare_all(name, decoded, cases, references, part):
-    if len(decoded) < len(cases):
-        return False, f"{name}: only {len(decoded)} of {len(cases)} cases finished (the probe stopped early)."
-    for (ok, value), case, ref in zip(decoded, cases, references):
+def judge_not_reference(profile: dict) -> tuple[bool, str]:
+    """From a profile: did the student write the function, rather than take the reference's?"""
+    name = profile["function"]
+    where = profile["defined_in"]
+    if where is None:
+        return False, f"{name} must be a function you define with def in the notebook."
+    if answer_key.is_answer_key_file(where):
+        return False, f"{name} is imported from the reference; write it yourself in the notebook. It earns no points."
+    try:
+        resolved = str(Path(where).resolve())
+    except (OSError, ValueError):
+        resolved = where
+    if not where.startswith("<") and resolved.startswith(library_prefixes([answer_key.kit_folder()])):
+        return False, f"{name} must be a function you define with def in the notebook, not a library function."
+    copied = answer_key.fingerprints().get(profile.get("fingerprint"))
+    if copied:
+        return False, (f"{name} is a copy of the reference implementation {copied}, compiled in the "
+                       "notebook; write it yourself. It earns no points.")
+    if profile.get("reference_calls"):
+        return False, (f"{name} calls the reference implementation "
+                       f"({', '.join(profile['reference_calls'])}); write it yourself. It earns no points.")
+    return True, f"{name} is your own code."
+
+
+def judge_vectorized(profile: dict) -> tuple[bool, str]:
+    """From a profile: does the function run the same Python lines whatever N is?"""
+    name = profile["function"]
+    if profile.get("error"):
+        return False, f"{name} raised {profile['error']} while checking vectorization."
+    events = profile.get("events") or []
+    if len(events) != 2 or not all(type(e) is int for e in events):
+        return False, f"{name}: the vectorization check did not finish."
+    (n1, n2), (e1, e2) = profile["sizes"], events
+    # A loop over examples adds at least one line event per extra example.
+    if e2 - e1 >= (n2 - n1) // 2:
+        return False, (f"{name} still runs Python code once per example: {e1} lines ran for N={n1} "
+                       f"and {e2} for N={n2}. Remove the loop over examples (and any call to the naive "
+                       "version) and use whole-array numpy operations.")
+    return True, f"{name} is vectorized: the same Python lines run for N={n1} and N={n2}."
+
+
+def _compare_all(name, outputs, case_list, references, part):
+    if len(outputs) < len(case_list):
+        return False, f"{name}: only {len(outputs)} of {len(case_list)} cases finished (the probe stopped early)."
+    for (ok, value), case, ref in zip(outputs, case_list, references):
         if not ok:
             return False, f"{name} raised {value} on the case '{case['label']}'."
-        good, message = grading.compare_outputs(name, case, value, ref, part=part)
+        good, message = registry.compare_outputs(name, case, value, ref, part=part)
         if not good:
             return False, message
-    return True, f"{name}: correct on all {len(cases)} cases."
+    return True, f"{name}: correct on all {len(case_list)} cases."
 
 
-def _variant_matches(fn, decoded, cases) -> bool:
-    for (ok, value), case in zip(decoded, cases):
+def _all_finite(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(_all_finite(v) for v in value)
+    try:
+        return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return True
+
+
+def _variant_matches(fn, outputs, case_list) -> bool:
+    for (ok, value), case in zip(outputs, case_list):
         with np.errstate(all="ignore"):
             try:
-                expected = fn(*[v.copy() if isinstance(v, np.ndarray) else v
-                                for v in case["inputs"].values()])
+                expected = fn(*[v.copy() if isinstance(v, np.ndarray) else v for v in case["inputs"].values()])
             except (FloatingPointError, ValueError, ZeroDivisionError):
                 expected = None
         if not ok:
@@ -144,133 +133,73 @@ def _variant_matches(fn, decoded, cases) -> bool:
     return True
 
 
-def _all_finite(value) -> bool:
-    if isinstance(value, (tuple, list)):
-        return all(_all_finite(v) for v in value)
-    try:
-        return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
-    except (TypeError, ValueError):
-        return True
-
-
-def _name_bugs(name, decoded, cases) -> tuple:
-    if len(decoded) < len(cases) or not any(ok for ok, _ in decoded):
+def _name_bugs(name, outputs, case_list) -> tuple:
+    entry = registry.get(name)
+    if entry.catalogue is None or len(outputs) < len(case_list) or not any(ok for ok, _ in outputs):
         return ()
-    if name in grading.LOSS_FUNCTIONS:
-        candidates = [(b, fn) for b, fn in bugs.loss_variants(name) if b]
-    elif name == "sgd_step":
-        candidates = [(b, _with_probe_loss(fn)) for b, fn in bugs.sgd_variants()]
-    elif name == "predict":
-        candidates = list(bugs.predict_variants())
-    else:
-        return ()
-    candidates.sort(key=lambda item: len(item[0]))
+    candidates = sorted(entry.catalogue(), key=lambda item: len(item[0]))
     for found, fn in candidates:
-        if _variant_matches(fn, decoded, cases):
+        if _variant_matches(fn, outputs, case_list):
             return found
     return ()
 
 
-def _with_probe_loss(fn):
-    def call(loss_fn, W, X, y, lr, reg):
-        return fn(grading.probe_loss, W, X, y, lr, reg)
-    return call
+def _undefined(name: str, message: str, bug=None) -> FunctionVerdict:
+    v = FunctionVerdict(name, False, bugs=(bug,) if bug else ())
+    v.checks = {c: (False, message) for c in registry.CHECKS}
+    return v
 
 
-def verify_function(name: str, record: dict | None, seed: int) -> FunctionVerdict:
-    """Decide every check for one function from its probe record.
-
-    name: one of linclass.grading.GRADED_FUNCTIONS; record: the probe's record for it
-    (None when the probe never reached it); seed: the seed the probe used.
-    """
+def verify_function(record: ProbeRecord | None, name: str) -> FunctionVerdict:
+    """Decide every check for one function from its probe record (None: never reached)."""
     if record is None:
-        v = FunctionVerdict(name, False)
-        msg = f"{name} could not be checked: the probe stopped before reaching it."
-        v.checks = {c: (False, msg) for c in ("loss", "grad", "vectorized", "all")}
-        return v
-    if not record.get("defined"):
-        v = FunctionVerdict(name, False, bugs=(bugs.NOT_DEFINED,))
-        msg = f"{name} is not defined after running your answer cells."
-        v.checks = {c: (False, msg) for c in ("loss", "grad", "vectorized", "all")}
-        return v
-    cases = grading.make_cases(name, seed)
-    references = [grading.reference_output(c) for c in cases]
-    decoded = record.get("decoded", [])
+        return _undefined(name, f"{name} could not be checked: the probe stopped before reaching it.")
+    if not record.defined:
+        return _undefined(name, f"{name} is not defined after running your answer cells.", bugs.NOT_DEFINED)
+    entry = registry.get(name)
+    case_list, outputs = list(record.cases), list(record.outputs)
+    if entry.is_loss:
+        # The traced calls' outputs count like any other case's: a loss that behaves
+        # differently when traced gains nothing. (sample_batch's traced call is a single
+        # draw, not the three draws its comparison needs.)
+        case_list += record.trace_cases[:len(record.trace_outputs)]
+        outputs += record.trace_outputs
+    references = [registry.reference_output(c) for c in case_list]
     v = FunctionVerdict(name, True)
-    parts = ("loss", "grad") if name in grading.LOSS_FUNCTIONS else ()
-    for part in parts:
-        v.checks[part] = _compare_all(name, decoded, cases, references, part)
-    v.checks["all"] = _compare_all(name, decoded, cases, references, None)
+    if entry.is_loss:
+        for part in ("loss", "grad"):
+            v.checks[part] = _compare_all(name, outputs, case_list, references, part)
+    v.checks["all"] = _compare_all(name, outputs, case_list, references, None)
 
-    profile = record.get("profile")
-    own = True
-    if isinstance(profile, dict):
-        try:
-            own, own_msg = grading.judge_not_reference(profile)
-        except (KeyError, TypeError, ValueError):
-            own, own_msg = False, f"{name}: its trace could not be read."
-    else:
-        own, own_msg = False, f"{name}: could not be traced ({record.get('error') or 'no trace'})."
-        profile = None
-    copied = isinstance(profile, dict) and grading.reference_fingerprints().get(profile.get("fingerprint"))
-    if not own and profile is not None and (copied or profile.get("reference_calls") or
-                                            profile.get("defined_in") is None or
-                                            "linclass" in str(profile.get("defined_in"))):
+    profile = profile_of(record)
+    own, own_msg = judge_not_reference(profile)
+    copied = answer_key.fingerprints().get(record.fingerprint)
+    from_key = answer_key.is_answer_key_file(record.defined_in or "") or bool(record.reference_calls)
+    if not own and (copied or from_key):
         v.calls_reference = True
-    code_file = record.get("code_file")
-    if own and not str(code_file).startswith("<cell-"):
+    if own and not str(record.defined_in).startswith("<cell-"):
         own, own_msg = False, (f"{name} is not defined by the code in your answer cell (its code comes "
-                               f"from {str(code_file)[:80]!r}); write it there yourself. It earns no points.")
+                               f"from {str(record.defined_in)[:80]!r}); write it there yourself. It earns no points.")
         v.calls_reference = True
     if not own:
         v.checks = {c: (False, own_msg) for c in v.checks}
 
     named = []
     if v.calls_reference:
-        named.append(bugs.CALLS_REFERENCE if profile is not None and (
-            copied or profile.get("reference_calls") or "linclass" in str(profile.get("defined_in")))
-            else bugs.NOT_OWN_CELL)
+        named.append(bugs.CALLS_REFERENCE if copied or from_key else bugs.NOT_OWN_CELL)
     elif not v.checks["all"][0]:
-        named.extend(_name_bugs(name, decoded, cases))
-        if decoded and not any(ok for ok, _ in decoded):
-            stub = all(str(err).startswith("NotImplementedError") for _, err in decoded)
+        named.extend(_name_bugs(name, record.outputs, record.cases))
+        if record.outputs and not any(ok for ok, _ in record.outputs):
+            stub = all(str(err).startswith("NotImplementedError") for _, err in record.outputs)
             named.append(bugs.NOT_WRITTEN if stub else bugs.RAISES)
     vec_ok, vec_msg = v.checks["all"]
     if vec_ok:
-        if profile is not None:
-            try:
-                vec_ok, vec_msg = grading.judge_vectorized(profile)
-            except (KeyError, TypeError, ValueError):
-                vec_ok, vec_msg = False, f"{name}: its trace could not be read."
-        naive = name.replace("_vectorized", "_naive")
-        if name.endswith("_vectorized") and naive in record.get("own_calls", []):
-            vec_ok, vec_msg = False, f"{name} calls {naive}; write the vectorized loss without it."
+        vec_ok, vec_msg = judge_vectorized(profile)
+        if entry.naive and entry.naive in record.own_calls:
+            vec_ok, vec_msg = False, f"{name} calls {entry.naive}; write the vectorized loss without it."
             named.append(bugs.CALLS_NAIVE)
-        elif name.endswith("_vectorized") and not vec_ok and profile is not None:
+        elif entry.speed_graded and not vec_ok:
             named.append(bugs.LOOPS_OVER_EXAMPLES)
     v.checks["vectorized"] = (vec_ok, vec_msg)
     v.bugs = tuple(named)
     return v
-
-
-def describe_check(function: str, check: str) -> str:
-    """What a check looks at, in plain words, without revealing the hidden test's code."""
-    where = ("on random inputs of several shapes, with tied scores, at reg = 0 and at a large "
-             "reg (2.5e4)")
-    if function.startswith("softmax"):
-        where += ", and with scores shifted up by 1000"
-    if check == "loss":
-        return f"the loss returned by {function}, compared with the reference {where}"
-    if check == "grad":
-        return f"the gradient dW returned by {function}, compared with the reference {where}"
-    if check == "vectorized":
-        return (f"{function} gives correct loss and gradient, and runs no Python loop over the "
-                "examples (the lines it runs do not grow with N)")
-    if function == "sample_batch":
-        return ("the batch's shapes, that its rows come from X with their own labels, that it "
-                "uses the rng argument and draws with replacement")
-    if function == "sgd_step":
-        return "one gradient-descent step W - learning_rate * dW and the loss before the step"
-    if function == "predict":
-        return "the predicted labels (argmax of the scores) on several inputs"
-    return f"the outputs of {function}, compared with the reference {where}"

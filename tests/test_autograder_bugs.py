@@ -5,72 +5,68 @@ encoder, then the grader's decoder), from student-style code in tools/make_sampl
 """
 from __future__ import annotations
 
-import importlib.util
 import io
-import json
-import os
 
 import numpy as np
 import pytest
 
-from autograder import bugs
-from tools import make_samples as ms
-from autograder.verify import function_of, load_probe, part_check, verify_function
-from linclass import grading
+from autograder import answer_key, bugs, registry
+from autograder.harness import calls, wire
+from autograder.probe_driver import ProbeRecord
+from autograder.registry import function_of, part_check
+from autograder.verify import verify_function
 from linclass.reference import losses
+from tools import make_samples as ms
 
 SEED = 7
 
 
-def _harness():
-    spec = importlib.util.spec_from_file_location("probe_harness", ms.ROOT / "autograder" / "harness" / "probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _roundtrip(value):
+    """value as the grader receives it from the probe: framed by the wire, then decoded."""
+    return wire.receive(io.BytesIO(wire.pack({}, value)).read)[1]
 
 
-HARNESS = _harness()
-
-
-def probe_record(name: str, code: str | None, extra: str = ""):
-    """Run code the way the probe does and return the grader's decoded record for name."""
+def probe_record(name: str, code: str | None, extra: str = "") -> ProbeRecord:
+    """Run code the way the probe does (same calls, tracer and wire) and return the record."""
     ns = {"np": np}
     if code is not None:
         exec(compile(extra + code, f"<cell-{name}>", "exec"), ns)
-    enc = HARNESS.Encoder()
-    rec = {"defined": callable(ns.get(name)), "outputs": [], "profile": None, "own_calls": []}
-    if rec["defined"]:
-        fn = ns[name]
-        cases = grading.make_cases(name, SEED)
-        for i, case in enumerate(cases):
-            try:
-                rec["outputs"].append({"ok": True, "value": enc.encode(grading.run_case(fn, case), f"{name}.{i}")})
-            except Exception as err:
-                rec["outputs"].append({"ok": False, "error": f"{type(err).__name__}: {err}"})
-        rec["code_file"] = fn.__code__.co_filename if hasattr(fn, "__code__") else None
-        rec["profile"] = grading.trace_profile(fn, name, SEED)
-        rec["own_calls"] = HARNESS._own_calls(fn, cases[0])
-    buf = io.BytesIO()
-    np.savez(buf, **enc.arrays)
-    out = load_probe(json.dumps({"functions": {name: rec}}).encode(), buf.getvalue())
-    return out["functions"][name]
+    fn = ns.get(name)
+    rec = ProbeRecord(name, defined=callable(fn))
+    if not rec.defined:
+        return rec
+    rec.defined_in, rec.fingerprint = calls.defined_in(fn), calls.code_fingerprint(fn)
+    rec.cases, rec.trace_cases = registry.make_cases(name, SEED), registry.trace_cases(name, SEED)
+    for case in rec.cases:
+        try:
+            rec.outputs.append((True, _roundtrip(calls.run_case(fn, name, case["inputs"]))))
+        except Exception as err:
+            rec.outputs.append((False, f"{type(err).__name__}: {err}"))
+    prefixes = calls.library_prefixes([answer_key.kit_folder()])
+    for case in rec.trace_cases:
+        events, called, err, out = calls.traced_call(fn, calls.call_args(name, case["inputs"]), prefixes)
+        rec.events.append(events)
+        rec.reference_calls += [f for f in called if answer_key.is_answer_key_file(f)]
+        rec.trace_outputs.append((True, _roundtrip(out)) if err is None else (False, err))
+    rec.own_calls = calls.own_calls(fn, calls.call_args(name, rec.cases[0]["inputs"]))
+    return rec
 
 
-@pytest.mark.parametrize("name", grading.LOSS_FUNCTIONS)
+@pytest.mark.parametrize("name", registry.LOSS_FUNCTIONS)
 def test_reference_variant_equals_linclass(name):
     # The catalogue's correct pair is the reference: otherwise every bug name is suspect.
     (no_bugs, fn), *_ = bugs.loss_variants(name)
     assert no_bugs == ()
     ref = getattr(losses, name)
-    for case in grading.make_cases(name, SEED):
+    for case in registry.make_cases(name, SEED):
         args = case["inputs"].values()
         assert bugs.outputs_match(fn(*args), ref(*[a.copy() if hasattr(a, "copy") else a for a in args]))
 
 
-@pytest.mark.parametrize("name", grading.LOSS_FUNCTIONS)
+@pytest.mark.parametrize("name", registry.LOSS_FUNCTIONS)
 def test_every_variant_differs_from_the_reference_on_the_probe_cases(name):
     (_, correct), *variants = list(bugs.loss_variants(name))
-    cases = grading.make_cases(name, SEED)
+    cases = registry.make_cases(name, SEED)
     for found, fn in variants:
         differs = any(not bugs.outputs_match(fn(*c["inputs"].values()), correct(*c["inputs"].values()))
                       for c in cases)
@@ -107,16 +103,16 @@ SVM_CASES = [
 @pytest.mark.parametrize("name,edits,expected,failing", SVM_CASES)
 def test_student_bug_is_named(name, edits, expected, failing):
     edits = (edits,) if isinstance(edits, str) else edits
-    v = verify_function(name, probe_record(name, ms.buggy(name, *edits)), SEED)
+    v = verify_function(probe_record(name, ms.buggy(name, *edits)), name)
     assert tuple(b.key for b in v.bugs) == expected
     for check in ("loss", "grad", "all"):
         if check in v.checks:
             assert v.checks[check][0] == (check not in failing and check != "all"), (check, v.checks[check])
 
 
-@pytest.mark.parametrize("name", grading.GRADED_FUNCTIONS)
+@pytest.mark.parametrize("name", registry.GRADED_FUNCTIONS)
 def test_correct_code_passes_every_check(name):
-    v = verify_function(name, probe_record(name, ms.CODE[name]), SEED)
+    v = verify_function(probe_record(name, ms.CODE[name]), name)
     assert v.bugs == ()
     checks = {k: ok for k, (ok, _) in v.checks.items() if k != "vectorized" or "vectorized" in name}
     assert all(checks.values()), v.checks
@@ -125,15 +121,15 @@ def test_correct_code_passes_every_check(name):
 def test_naive_loop_is_not_vectorized():
     # The naive code under the vectorized name: correct values, but it loops over examples.
     code = ms.CODE["svm_loss_naive"].replace("def svm_loss_naive", "def svm_loss_vectorized")
-    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    v = verify_function(probe_record("svm_loss_vectorized", code), "svm_loss_vectorized")
     assert v.checks["all"][0] and not v.checks["vectorized"][0]
     assert [b.key for b in v.bugs] == ["vectorized_has_loop"]
 
 
 def test_vectorized_calling_naive_is_named():
     code = ms.buggy("svm_loss_vectorized", "vectorized_calls_naive")
-    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code,
-                                                            extra=ms.CODE["svm_loss_naive"]), SEED)
+    v = verify_function(probe_record("svm_loss_vectorized", code,
+                                                            extra=ms.CODE["svm_loss_naive"]), "svm_loss_vectorized")
     assert v.checks["loss"][0] and not v.checks["vectorized"][0]
     assert [b.key for b in v.bugs] == ["vectorized_calls_naive"]
 
@@ -141,7 +137,7 @@ def test_vectorized_calling_naive_is_named():
 def test_calling_the_reference_earns_nothing():
     code = ("from linclass.reference.losses import svm_loss_vectorized as _ref\n"
             "def svm_loss_vectorized(W, X, y, reg):\n    return _ref(W, X, y, reg)\n")
-    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    v = verify_function(probe_record("svm_loss_vectorized", code), "svm_loss_vectorized")
     assert v.calls_reference
     assert not any(ok for ok, _ in v.checks.values())
     assert [b.key for b in v.bugs] == ["calls_reference"]
@@ -149,17 +145,17 @@ def test_calling_the_reference_earns_nothing():
 
 def test_stub_and_missing_functions():
     stub = "def predict(W, X):\n    raise NotImplementedError()\n"
-    v = verify_function("predict", probe_record("predict", stub), SEED)
+    v = verify_function(probe_record("predict", stub), "predict")
     assert [b.key for b in v.bugs] == ["not_written"]
-    v = verify_function("predict", probe_record("predict", None), SEED)
+    v = verify_function(probe_record("predict", None), "predict")
     assert not v.defined and [b.key for b in v.bugs] == ["not_defined"]
-    v = verify_function("predict", None, SEED)
+    v = verify_function(None, "predict")
     assert not any(ok for ok, _ in v.checks.values())
 
 
 def test_two_bugs_in_one_function_are_both_named():
     code = ms.buggy("svm_loss_naive", "forgot_divide_by_n", "reg_grad_missing_factor_2")
-    v = verify_function("svm_loss_naive", probe_record("svm_loss_naive", code), SEED)
+    v = verify_function(probe_record("svm_loss_naive", code), "svm_loss_naive")
     assert {b.key for b in v.bugs} == {"forgot_divide_by_n", "reg_grad_missing_factor_2"}
 
 
@@ -177,61 +173,56 @@ def test_function_built_outside_the_answer_cell_earns_nothing():
             "exec(inspect.getsource(linclass.reference.losses.svm_loss_vectorized).replace('def svm_loss_vectorized', "
             "'def _copied'))\n"
             "svm_loss_vectorized = _copied\n")
-    v = verify_function("svm_loss_vectorized", probe_record("svm_loss_vectorized", code), SEED)
+    v = verify_function(probe_record("svm_loss_vectorized", code), "svm_loss_vectorized")
     assert v.calls_reference and not any(ok for ok, _ in v.checks.values())
 
 
 def test_lazy_objects_are_not_converted():
-    enc = HARNESS.Encoder()
-
     class Lazy:
         def __array__(self, dtype=None, copy=None):
             raise AssertionError("student code must not run while encoding")
 
-    assert "unsupported" in enc.encode((Lazy(), 1.0), "k")["seq"][0]
+    class Sneaky(float):
+        def __float__(self):
+            raise AssertionError("student code must not run while encoding")
+
+    value = _roundtrip((Lazy(), Sneaky(1.0), 1.0))
+    assert isinstance(value[0], wire.Unsupported) and isinstance(value[1], wire.Unsupported)
+    assert value[2] == 1.0
+
+
+def _probe(tmp_path, cells, functions, call_timeout, stuck=None, setup=("import numpy as np",)):
+    from autograder import sandbox
+    from autograder.probe_driver import probe_functions
+
+    limits = sandbox.Limits(cell_timeout=call_timeout, total_timeout=120)
+    return probe_functions(tmp_path / "probe", cells, list(setup), functions, SEED, call_timeout, limits, stuck)
 
 
 def test_probe_harness_stops_a_function_that_never_returns(tmp_path):
-    import subprocess
-    import sys
-
-    spec = {"setup": ["import numpy as np"], "seed": SEED, "call_timeout": 1.0,
-            "functions": ["predict", "sgd_step"],
-            "cells": [{"grade_id": "predict", "source": "def predict(W, X):\n    while True:\n        pass\n"},
-                      {"grade_id": "sgd_step", "source": ms.CODE["sgd_step"]}]}
-    (tmp_path / "probe_input.json").write_text(json.dumps(spec))
-    done = subprocess.run([sys.executable, str(ms.ROOT / "autograder" / "harness" / "probe.py")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    out = load_probe((tmp_path / "probe_output.json").read_bytes(), (tmp_path / "probe_arrays.npz").read_bytes())
-    assert out["finished"]
-    predict = [err for ok, err in out["functions"]["predict"]["decoded"]]
+    cells = [{"grade_id": "predict", "source": "def predict(W, X):\n    while True:\n        pass\n"},
+             {"grade_id": "sgd_step", "source": ms.CODE["sgd_step"]}]
+    run = _probe(tmp_path, cells, ["predict", "sgd_step"], 1.0)
+    assert run.problem is None, run.problem
+    predict = [err for ok, err in run.records["predict"].outputs]
     assert "longer than 1 s" in predict[0] and all("not run" in e for e in predict[1:])
-    assert verify_function("sgd_step", out["functions"]["sgd_step"], SEED).checks["all"][0]
+    assert verify_function(run.records["sgd_step"], "sgd_step").checks["all"][0]
 
 
 def test_probe_harness_gives_a_stuck_cell_its_short_allowance_and_keeps_what_it_defined(tmp_path):
-    import subprocess
-    import sys
     import time
 
     never_ends = "def predict(W, X):\n    return np.argmax(X.dot(W), axis=1)\n\nwhile True:\n    pass\n"
-    spec = {"setup": ["import numpy as np", "import matplotlib.pyplot as plt"], "seed": SEED,
-            "call_timeout": 60.0, "functions": ["predict"], "stuck_cells": {"predict_code": 0.5},
-            "cells": [{"grade_id": "predict_code", "source": never_ends},
-                      {"grade_id": "uses_plt", "source": "backend = plt.get_backend()\n"}]}
-    (tmp_path / "probe_input.json").write_text(json.dumps(spec))
+    cells = [{"grade_id": "predict_code", "source": never_ends},
+             {"grade_id": "uses_plt", "source": "backend = plt.get_backend()\n"}]
     started = time.monotonic()
-    done = subprocess.run([sys.executable, str(ms.ROOT / "autograder" / "harness" / "probe.py")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "MPLBACKEND": "Agg"})
-    assert done.returncode == 0, done.stderr
+    run = _probe(tmp_path, cells, ["predict"], 60.0, stuck={"predict_code": 0.5},
+                 setup=("import numpy as np", "import matplotlib.pyplot as plt"))
     assert time.monotonic() - started < 30  # 0.5 s for the stuck cell, not call_timeout = 60 s
-    out = load_probe((tmp_path / "probe_output.json").read_bytes(), (tmp_path / "probe_arrays.npz").read_bytes())
-    assert out["finished"] and out["setup_errors"] == []
-    assert "did not end" in out["cell_errors"]["predict_code"]
-    assert "uses_plt" not in out["cell_errors"]  # the lazily bound plt loads when it is used
-    assert verify_function("predict", out["functions"]["predict"], SEED).checks["all"][0]
+    assert run.problem is None and run.setup_errors == []
+    assert "did not end" in run.cell_errors["predict_code"]
+    assert "uses_plt" not in run.cell_errors  # the lazily bound plt loads when it is used
+    assert verify_function(run.records["predict"], "predict").checks["all"][0]
 
 
 def test_stuck_cell_is_read_from_run_status_only_when_it_names_a_code_answer_cell():

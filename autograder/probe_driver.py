@@ -1,0 +1,213 @@
+"""Drive the probe: call a student's functions one case at a time, from outside the sandbox.
+
+The grader starts ``harness/probe.py`` in the sandbox and talks to it over two pipes (see
+``harness/wire.py``). It sends the answer cells, then one case at a time, and reads each
+result as soon as the call returns, under a deadline and under the wire's size limits. The
+probe never holds an input before the call that uses it, nor a seed, nor an expected output.
+When the grader has what it needs it ends the process: nothing the sandbox does afterwards
+can change a result.
+
+:func:`probe_functions` returns a :class:`ProbeRecord` per function: the outputs on the
+grader's cases, the traced line counts on two fresh cases, the student's own functions one
+call ran, and where the function's code comes from.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import answer_key, registry, sandbox
+from autograder.harness import wire
+
+HARNESS = Path(__file__).resolve().parent / "harness"
+# Extra seconds the grader waits for a reply beyond the probe's own alarm for the call:
+# the alarm stops a slow call inside the probe; this deadline stops a probe that ignores it.
+_DEADLINE_SLACK = 5.0
+
+
+@dataclass
+class ProbeRecord:
+    """What the probe found about one graded function."""
+
+    name: str
+    """The function's name."""
+    defined: bool = False
+    """True when the answer cells define it as something callable."""
+    defined_in: str | None = None
+    """The file name of its code object (``<cell-...>`` for code from an answer cell)."""
+    fingerprint: str | None = None
+    """Its code fingerprint (``harness.calls.code_fingerprint``)."""
+    cases: list = field(default_factory=list)
+    """The grader's cases it was called on (``registry.make_cases``), in order."""
+    outputs: list = field(default_factory=list)
+    """One (ok, value or error message) per case that ran."""
+    trace_cases: list = field(default_factory=list)
+    """The two fresh cases of the vectorization trace."""
+    trace_outputs: list = field(default_factory=list)
+    """One (ok, value or error message) per trace case."""
+    events: list = field(default_factory=list)
+    """Traced line events in the student's own code, one per trace case."""
+    own_calls: list = field(default_factory=list)
+    """The student's own functions (answer-cell code) that one call ran."""
+    reference_calls: list = field(default_factory=list)
+    """Files of the answer key that ran during the traced calls (none where it is hidden)."""
+    hooks_changed: bool = False
+    """True when a call left a tracing or profiling hook set."""
+    error: str | None = None
+    """Why it could not be probed fully, or None."""
+
+
+@dataclass
+class ProbeRun:
+    """The whole probe of one submission."""
+
+    records: dict = field(default_factory=dict)
+    """function name -> ProbeRecord."""
+    cell_errors: dict = field(default_factory=dict)
+    """answer cell grade_id -> the error it raised."""
+    setup_errors: list = field(default_factory=list)
+    """Setup imports that failed."""
+    problem: str | None = None
+    """Why the probe stopped before it finished, or None."""
+    sandboxed: bool = True
+    """False when the probe ran without the sandbox."""
+
+
+class _Channel:
+    """The grader's end of the two pipes, with a deadline on every read."""
+
+    def __init__(self, running, result_fd: int):
+        self.running, self.fd = running, result_fd
+        self.deadline = 0.0
+        self.buffer = bytearray()
+
+    def send(self, header: dict, value=None) -> None:
+        self.running.proc.stdin.write(wire.pack(header, value))
+        self.running.proc.stdin.flush()
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                raise EOFError("the probe stopped")
+            self.buffer += chunk
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return out
+
+    def receive(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        return wire.receive(self._read)
+
+
+def _expect(channel: _Channel, op: str, seconds: float, request_id=None):
+    header, value = channel.receive(seconds)
+    if header.get("op") != op or (request_id is not None and header.get("id") != request_id):
+        raise wire.WireError(f"the probe answered {str(header.get('op'))[:20]!r} out of turn")
+    return header, value
+
+
+def probe_functions(scratch: Path, cells: list[dict], setup: list[str], functions: list[str],
+                    seed: int, call_timeout: float, limits: sandbox.Limits,
+                    stuck_cells: dict | None = None) -> ProbeRun:
+    """Run the answer cells in a fresh sandboxed process and call every graded function.
+
+    scratch: Path, an empty folder for the run; cells: [{"grade_id", "source"}], the code
+    answer cells in notebook order; setup: import statements of the release; functions:
+    graded names; seed: int, the seed of this submission's cases (never sent to the probe);
+    call_timeout: seconds per cell and per call; limits: sandbox.Limits for the process;
+    stuck_cells: grade_id -> seconds, a shorter allowance for cells that never ended.
+    """
+    run = ProbeRun()
+    scratch.mkdir(parents=True, exist_ok=True)
+    result_read, result_write = os.pipe()
+    env = {"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0", "LINCLASS_RESULT_FD": str(result_write)}
+    running = sandbox.start_sandboxed(
+        [sandbox.python_executable(), str(HARNESS / "probe.py")], scratch,
+        readonly=[answer_key.kit_folder(), HARNESS], hidden=answer_key.hidden_paths(),
+        limits=limits, env=env, pass_fds=(result_write,))
+    os.close(result_write)
+    channel = _Channel(running, result_read)
+    try:
+        _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells or {})
+    except TimeoutError:
+        run.problem = f"the probe of your functions gave no answer within {call_timeout + _DEADLINE_SLACK:g} s"
+    except EOFError:
+        run.problem = "the probe of your functions stopped"
+    except (wire.WireError, BrokenPipeError, OSError) as err:
+        run.problem = f"the probe of your functions sent something unusable ({str(err)[:200]})"
+    finally:
+        running.kill()
+        result = running.wait()
+        os.close(result_read)
+        run.sandboxed = result.sandboxed
+        if run.problem and result.reason:
+            run.problem += f": {result.reason}"
+    return run
+
+
+def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells) -> None:
+    channel.send({"op": "start", "setup": setup, "cells": cells, "functions": functions,
+                  "call_timeout": call_timeout, "stuck_cells": stuck_cells,
+                  "library_folders": [str(answer_key.kit_folder())]})
+    cell_seconds = sum(float(stuck_cells.get(c["grade_id"], call_timeout)) for c in cells) + 2 * _DEADLINE_SLACK
+    header, _ = _expect(channel, "cells", cell_seconds)
+    run.cell_errors = {str(k)[:100]: str(v)[:500] for k, v in dict(header.get("cell_errors") or {}).items()}
+    run.setup_errors = [str(e)[:500] for e in list(header.get("setup_errors") or [])][:20]
+    found = header.get("functions") or {}
+    deadline = call_timeout + _DEADLINE_SLACK
+    for name in functions:
+        info = found.get(name) if isinstance(found.get(name), dict) else {}
+        record = ProbeRecord(name, defined=info.get("defined") is True,
+                             defined_in=str(info["defined_in"])[:300] if info.get("defined_in") else None,
+                             fingerprint=str(info["fingerprint"])[:64] if info.get("fingerprint") else None)
+        run.records[name] = record
+        if not record.defined:
+            continue
+        record.cases = registry.make_cases(name, seed)
+        record.trace_cases = registry.trace_cases(name, seed)
+        timed_out = False
+        for case in record.cases:
+            if timed_out:
+                record.outputs.append((False, "not run: an earlier call timed out"))
+                continue
+            reply, value = _call(channel, case, deadline)
+            record.hooks_changed |= reply.get("hooks_changed") is True
+            timed_out = reply.get("timeout") is True
+            record.outputs.append((True, value) if reply.get("ok") else (False, str(reply.get("error"))[:500]))
+        if timed_out:
+            record.error = "not traced: a call timed out"
+            continue
+        for case in record.trace_cases:
+            reply, value = _call(channel, case, deadline, trace=True)
+            record.hooks_changed |= reply.get("hooks_changed") is True
+            events = reply.get("events")
+            record.events.append(events if type(events) is int else None)
+            record.trace_outputs.append((True, value) if reply.get("ok") else (False, str(reply.get("error"))[:500]))
+            called = reply.get("called")
+            if isinstance(called, list):
+                record.reference_calls += [Path(str(f)).name for f in called[:20]
+                                           if answer_key.is_answer_key_file(str(f)[:500])]
+            if reply.get("timeout"):
+                break
+        reply, _ = _call(channel, record.cases[0], deadline, own_calls=True)
+        calls = reply.get("own_calls")
+        record.own_calls = [str(c)[:100] for c in calls][:50] if isinstance(calls, list) else []
+    channel.send({"op": "end"})
+
+
+def _call(channel, case, deadline, trace=False, own_calls=False):
+    request_id = secrets.token_hex(8)
+    channel.send({"op": "call", "id": request_id, "function": case["function"], "trace": trace,
+                  "own_calls": own_calls}, case["inputs"])
+    return _expect(channel, "result", deadline, request_id)
