@@ -1,19 +1,28 @@
 """Run untrusted student code in a bubblewrap sandbox, under limits.
 
-The grader starts every piece of student code through :func:`run_sandboxed`. Inside the
+The grader starts every piece of student code through :func:`run_sandboxed` (run to the
+end) or :func:`start_sandboxed` (a handle on the running program, for a driver that talks
+to it). The caller decides what the code sees; this module only enforces it. Inside the
 sandbox the code sees:
 
 - a read-only view of the system libraries (``/usr`` and its ``/lib``, ``/bin`` links),
-  the Python installation, the virtual environment, the ``linclass`` package folder, and
-  the extra folders the caller lists in ``readonly`` (the harness scripts, the synthetic
-  dataset);
-- one writable folder, ``scratch``, mounted at its own path (``/tmp`` inside the sandbox
-  is the subfolder ``scratch/.tmp``, and ``HOME`` is ``scratch/.home``);
+  the Python installation and the virtual environment (:func:`python_paths`), and the
+  folders or files the caller lists in ``readonly`` (for the grader: the ``linclass`` kit
+  folder, which an editable install keeps outside the virtual environment, the harness
+  scripts and the synthetic dataset);
+- nothing of what the caller lists in ``hidden``: a hidden folder that lies inside a shown
+  one is an empty read-only folder, a hidden file cannot be opened (it is ``/dev/null`` on
+  a mount that allows no devices: PermissionError) (the grader hides the answer
+  key, the compiler of its kernels and its own package). A ``readonly`` path inside a
+  hidden folder is shown again on top of it (the grader shows ``autograder/harness`` while
+  ``autograder/`` is hidden);
+- one writable folder, ``scratch``, mounted at its own path (``TMPDIR`` is the subfolder
+  ``scratch/.tmp``, ``HOME`` is ``scratch/.home``, and ``/tmp`` is a small private tmpfs);
 - no network at all (a private network namespace with only a loopback device), its own
   process ids, and no way to signal the grader.
 
-Nothing else exists inside: not the course folder, not ``solutions/``, not the
-autograder's own code, not the gradebook and not other students' files.
+Nothing else exists inside: not the course folder, not ``solutions/``, not the gradebook
+and not other students' files.
 
 Limits (:class:`Limits`): the whole run is killed after ``total_timeout`` seconds (the
 process group and the sandbox's process namespace go down together, so code that ignores
@@ -23,6 +32,8 @@ of processes and threads is capped by ``max_procs``; captured stdout and stderr 
 largest file the code may write; the scratch
 folder as a whole may hold at most ``max_scratch_bytes``. ``cell_timeout`` is not enforced
 here: it is handed to the code inside as ``LINCLASS_CELL_TIMEOUT`` for nbclient to use.
+A watchdog thread enforces the time, scratch and output limits from the moment the
+program starts.
 
 When the grader runs as root, student code runs under a fresh unprivileged user id
 (chosen per run), because the kernel does not apply the process limit to root.
@@ -192,12 +203,14 @@ def _system_binds() -> list[str]:
 
 
 def python_paths() -> list[Path]:
-    """Folders that the sandbox always shows read-only: the Python installation, the
-    virtual environment and the ``linclass`` package folder (for its editable install)."""
-    import linclass  # here, not at the top: the grader imports this module before setup
+    """Folders that the sandbox always shows read-only: the Python installation and the
+    virtual environment, each at its own path and at the path its links resolve to.
 
+    Anything else a program needs (an editable install's package folder, data) the caller
+    passes in ``readonly``.
+    """
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-             Path(sys.executable).parent, Path(linclass.__file__).resolve().parent]
+             Path(sys.executable).parent]
     out: list[Path] = []
     for path in paths:
         for candidate in (path.absolute(), path.resolve()):
@@ -206,24 +219,133 @@ def python_paths() -> list[Path]:
     return out
 
 
-def hidden_paths() -> list[Path]:
-    """Files and folders that graded code must not see, though they lie inside python_paths().
+@dataclass(frozen=True)
+class View:
+    """What a sandboxed program sees besides the system libraries, python_paths() and its
+    scratch folder.
 
-    linclass's compiled loss kernels (linclass/_kernels.py) compute the graded losses, and
-    a call into compiled code runs no Python line that the grader's tracer could attribute
-    to the reference. So inside the sandbox that file is empty and the compiler packages
-    (numba, llvmlite) are empty folders: the kernels cannot be imported, or rebuilt.
+    readonly: tuple of Path, absolute; existing folders or files shown read-only at the
+        same path.
+    hidden: tuple of Path, absolute; folders shown empty, and files that cannot be opened,
+        wherever they lie inside a shown path (a readonly path inside a hidden folder is
+        shown on top).
     """
-    import importlib.util
 
-    import linclass
+    readonly: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
 
-    out = [Path(linclass.__file__).resolve().parent / "reference"]
-    for name in ("numba", "llvmlite"):
-        spec = importlib.util.find_spec(name)  # finds the folder without importing it
-        if spec is not None and spec.submodule_search_locations:
-            out += [Path(p).resolve() for p in spec.submodule_search_locations]
-    return [p for p in out if p.exists()]
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when path is folder or lies below it (compared as written, not resolved)."""
+    return path == folder or folder in path.parents
+
+
+def _make_view(readonly, hidden, scratch: Path) -> View:
+    """Check the caller's paths; raises ValueError for a missing readonly path, a scratch
+    folder inside a readonly one (or the other way round) and a path both shown and hidden."""
+    ro_paths: list[Path] = []
+    for path in readonly:
+        path = Path(path).absolute()
+        if not path.exists():
+            raise ValueError(f"readonly path {path} does not exist; pass only existing folders or files")
+        ro_paths.append(path)
+    hidden_paths = [Path(path).absolute() for path in hidden]
+    for path in ro_paths:
+        if scratch == path.resolve() or path.resolve() in scratch.parents:
+            raise ValueError(f"scratch {scratch} lies inside readonly path {path}; "
+                             "use a scratch folder of its own")
+        if scratch in path.resolve().parents:
+            raise ValueError(f"readonly path {path} lies inside scratch {scratch}, which is writable")
+        if any(path.resolve() == h.resolve() for h in hidden_paths):
+            raise ValueError(f"{path} is both readonly and hidden; pass it in one of them")
+    return View(tuple(ro_paths), tuple(hidden_paths))
+
+
+def _system_mounts() -> list[Path]:
+    """The read-only system folders and files that _system_binds() mounts."""
+    names = ["/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"]
+    names += [top for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+              if os.path.isdir(top) and not os.path.islink(top)]
+    return [Path(name) for name in names if os.path.exists(name)]
+
+
+def _hidden_targets(view: View, shown: list[Path]) -> list[Path]:
+    """Where each hidden path appears inside the sandbox: at its own path and at the path
+    it has under every shown folder reached through a link (a virtual environment at
+    /opt/venv -> /data/venv shows numba at both). Only paths that exist on the host."""
+    out: list[Path] = []
+    for path in view.hidden:
+        if not os.path.lexists(path):
+            continue  # nothing there, so nothing to hide
+        real = path.resolve()
+        candidates = [path, real]
+        for folder in shown:
+            folder_real = folder.resolve()
+            if folder_real != folder and _inside(real, folder_real):
+                candidates.append(folder / real.relative_to(folder_real))
+        for candidate in candidates:
+            if candidate not in out:
+                out.append(candidate)
+    return out
+
+
+def _mount_args(view: View, scratch: Path) -> list[str]:
+    """bwrap arguments that mount python_paths(), the view and scratch, in this order:
+    python paths, hidden paths, readonly paths, scratch.
+
+    Every mount covers what was mounted before it at or below its path, so two refinements
+    keep the order correct: a readonly path that contains a hidden one (the kit folder
+    contains the answer key) is mounted together with the python paths, before the hidden
+    ones; and mounts of one group go shallow to deep. A hidden path is mounted only where
+    it lies inside a read-only view (as an empty read-only tmpfs, or /dev/null for a file);
+    anywhere else nothing of it is shown anyway, so it is skipped.
+    """
+    hidden = _hidden_targets(view, python_paths() + list(view.readonly))
+    inner = [p for p in view.readonly if any(_inside(p, h) for h in hidden)]
+    outer = python_paths() + [p for p in view.readonly if p not in inner]
+    views = _system_mounts() + outer
+
+    def depth(path: Path) -> int:
+        return len(path.parts)
+
+    masked: list[Path] = []
+
+    def shown_by_view(path: Path) -> bool:
+        # The deepest mount above path is a read-only view (not a hidden path, not a tmpfs).
+        above = [m for m in views + masked if _inside(path, m) and m != path]
+        return bool(above) and max(above, key=depth) not in masked
+
+    made = {Path("/"), Path("/tmp")}  # folders that exist in the sandbox's root
+
+    def parents(path: Path) -> list[str]:
+        # bwrap makes missing parent folders private to root (0700); the student's user id
+        # must be able to walk through them. A folder inside a read-only view is left alone.
+        # (Mounts go shallow to deep, so no later mount covers a folder made here.)
+        args = []
+        for parent in reversed(path.parents):
+            if parent not in made and parent not in views + masked and not shown_by_view(parent):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        return args
+
+    args: list[str] = []
+    for path in sorted(outer, key=depth):
+        args += parents(path) + ["--ro-bind", str(path), str(path)]
+    for path in sorted(hidden, key=depth):
+        if not shown_by_view(path):
+            continue  # not shown by any view: nothing to hide, and no empty folder to create
+        if path.is_dir() and not path.is_symlink():
+            args += ["--perms", "0755", "--tmpfs", str(path)]
+        else:
+            args += ["--ro-bind", "/dev/null", str(path)]
+        masked.append(path)
+    for path in sorted(inner, key=depth):
+        args += parents(path) + ["--ro-bind", str(path), str(path)]
+    args += parents(scratch) + ["--bind", str(scratch), str(scratch)]
+    for path in masked:  # after the mounts inside them are in place
+        if path.is_dir() and not path.is_symlink():
+            args += ["--remount-ro", str(path)]
+    return args
 
 
 def python_executable() -> str:
@@ -381,23 +503,37 @@ def _warn_unsandboxed() -> None:
     print(f"WARNING: {message}", file=sys.stderr, flush=True)
 
 
-def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (),
-                  limits: Limits = Limits(), env: dict | None = None) -> SandboxResult:
-    """Run argv with scratch as the only writable folder, no network, under limits.
+def _bwrap_command(view: View, scratch: Path, limits: Limits, uid: int, nproc: int,
+                   argv: list[str]) -> list[str]:
+    """The bwrap command line that runs argv (through the launcher) inside view."""
+    # /tmp first: read-only views and a scratch folder under /tmp are mounted on top of it.
+    return [_bwrap_path(), *_system_binds(),
+            "--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
+            "--tmpfs", "/tmp",
+            *_mount_args(view, scratch),
+            "--proc", "/proc", "--dev", "/dev",
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--die-with-parent", "--new-session",
+            "--chdir", str(scratch),
+            "--remount-ro", "/",
+            python_executable(), "-I", "-S", "-c", _LAUNCHER, str(uid), str(nproc), *argv]
 
-    argv: list of str, the command; argv[0] must be visible inside (for example
-        python_executable(), or a program under /usr/bin).
-    scratch: Path, an existing or new folder; the command's working folder, mounted at the
-        same path. Only this folder survives the run.
-    readonly: list of Path, existing folders or files shown read-only at the same path, on
-        top of python_paths() and the system libraries.
-    limits: Limits.
-    env: dict str -> str, extra environment variables; the grader's own environment is
-        not passed in.
 
-    Returns a SandboxResult. Raises ValueError for an empty argv, a missing readonly path,
-    or a scratch folder that is inside a readonly one.
-    """
+@dataclass
+class _Launch:
+    """Everything needed to start one run: the command, its environment and limits."""
+
+    cmd: list[str]
+    scratch: Path
+    env: dict
+    limits: Limits
+    preexec: object
+    sandboxed: bool
+
+
+def _prepare(argv, scratch, readonly, hidden, limits, env) -> _Launch:
+    """Check the arguments, make scratch ready for the sandbox's user id and build the command."""
     if not argv or not all(isinstance(a, (str, os.PathLike)) for a in argv):
         raise ValueError(f"argv must be a non-empty list of strings, got {argv!r}")
     argv = [os.fspath(a) for a in argv]
@@ -406,114 +542,236 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (),
     scratch = Path(scratch).absolute()
     scratch.mkdir(parents=True, exist_ok=True)
     scratch = scratch.resolve()
-    ro_paths = []
-    for path in readonly:
-        path = Path(path).absolute()
-        if not path.exists():
-            raise ValueError(f"readonly path {path} does not exist; pass only existing folders or files")
-        ro_paths.append(path)
-    for path in ro_paths:
-        if scratch == path.resolve() or path.resolve() in scratch.parents:
-            raise ValueError(f"scratch {scratch} lies inside readonly path {path}; "
-                             "use a scratch folder of its own")
+    view = _make_view(readonly, hidden, scratch)
     for sub in (".home", ".tmp"):
         (scratch / sub).mkdir(exist_ok=True)
     run_env = _sandbox_env(scratch, limits, env)
 
-    sandboxed = sandbox_available()
-    if sandboxed:
-        uid = _UID_BASE + secrets.randbelow(_UID_SPAN) if os.geteuid() == 0 else -1
-        if uid >= 0:
-            _chown_tree(scratch, uid)
-            nproc = None  # set by the launcher, after which it applies to the new user id
-        else:
-            nproc = _tasks_of_uid(os.getuid()) + limits.max_procs
-        # /tmp first: read-only views and a scratch folder under /tmp are mounted on top of it.
-        cmd = [_bwrap_path(), *_system_binds(),
-               "--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
-               "--tmpfs", "/tmp"]
-        binds = python_paths() + ro_paths
-        # bwrap makes missing parent folders private to root (0700); the student's user id
-        # must be able to walk through them to reach the read-only views.
-        parents = {p for path in binds + [scratch] for p in path.parents if str(p) != "/"}
-        for parent in sorted(parents, key=lambda p: len(p.parts)):
-            cmd += ["--perms", "0755", "--dir", str(parent)]
-        for path in binds:
-            cmd += ["--ro-bind", str(path), str(path)]
-        for path in hidden_paths():  # mounted over the read-only views above
-            cmd += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
-        cmd += ["--bind", str(scratch), str(scratch),
-                "--proc", "/proc", "--dev", "/dev",
-                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try", "--hostname", "sandbox",
-                "--die-with-parent", "--new-session",
-                "--chdir", str(scratch),
-                "--remount-ro", "/",
-                python_executable(), "-I", "-S", "-c", _LAUNCHER,
-                str(uid), str(limits.max_procs if uid >= 0 else nproc), *argv]
-        preexec = _rlimit_setter(limits, nproc)
-    else:
+    if not sandbox_available():
         _warn_unsandboxed()
-        cmd = argv
         nproc = _tasks_of_uid(os.getuid()) + limits.max_procs if os.geteuid() != 0 else limits.max_procs
-        preexec = _rlimit_setter(limits, nproc)
+        return _Launch(argv, scratch, run_env, limits, _rlimit_setter(limits, nproc), False)
+    uid = _UID_BASE + secrets.randbelow(_UID_SPAN) if os.geteuid() == 0 else -1
+    if uid >= 0:
+        _chown_tree(scratch, uid)
+        # The launcher sets the process limit once it runs as the new user id.
+        cmd = _bwrap_command(view, scratch, limits, uid, limits.max_procs, argv)
+        return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, None), True)
+    nproc = _tasks_of_uid(os.getuid()) + limits.max_procs
+    cmd = _bwrap_command(view, scratch, limits, uid, nproc, argv)
+    return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, nproc), True)
 
-    start = time.monotonic()
-    budget, lock = [int(limits.max_output_bytes)], threading.Lock()
-    try:
-        proc = subprocess.Popen(cmd, cwd=scratch, env=run_env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=preexec, start_new_session=True)
-    except OSError as exc:
-        return SandboxResult(None, False, f"could not start {cmd[0]!r}: {exc}", "", "",
-                             time.monotonic() - start, sandboxed)
-    out = _Capture(proc.stdout, budget, lock)
-    err = _Capture(proc.stderr, budget, lock)
 
-    killed_for: str | None = None
-    timed_out = False
-    next_scan = start
-    while proc.poll() is None:
-        now = time.monotonic()
-        if now - start > limits.total_timeout:
-            timed_out = True
-            killed_for = f"timeout after {limits.total_timeout:g} s"
-        elif now >= next_scan:
-            used, files = _scratch_usage(scratch, _MAX_SCRATCH_FILES)
-            if used > limits.max_scratch_bytes:
-                killed_for = f"scratch folder limit ({limits.max_scratch_bytes} bytes written)"
-            elif files > _MAX_SCRATCH_FILES:
-                killed_for = f"scratch folder limit (more than {_MAX_SCRATCH_FILES} files)"
-            # Scanning a big folder costs time; look less often when it is big.
-            next_scan = now + max(_POLL_SECONDS, 0.5 * min(files, _MAX_SCRATCH_FILES) / 10_000)
-        if not killed_for and out.dropped + err.dropped > _OUTPUT_KILL_FACTOR * limits.max_output_bytes:
-            # Draining gigabytes only burns the grader's time: the kept part is enough.
-            killed_for = (f"output limit (more than {_OUTPUT_KILL_FACTOR * limits.max_output_bytes} "
-                          "bytes on stdout/stderr)")
-        if killed_for:
-            _kill_group(proc)
-            break
+def _check_pass_fds(pass_fds) -> tuple[int, ...]:
+    fds = tuple(pass_fds)
+    for fd in fds:
+        if not isinstance(fd, int) or isinstance(fd, bool) or fd < 3:
+            raise ValueError(f"pass_fds must hold file descriptors >= 3, got {fd!r}")
+        os.fstat(fd)  # raises OSError for a closed descriptor
+    return fds
+
+
+class _Watchdog:
+    """Enforces the time, scratch and output limits of one run from a background thread,
+    then reaps the process and its output readers.
+
+    killed_for: str or None, why the run was killed; timed_out: bool; end: float, the
+    monotonic time the run was over (set when the thread ends).
+    """
+
+    def __init__(self, proc: subprocess.Popen, launch: _Launch, captures: list[_Capture], start: float):
+        self.proc, self.launch, self.captures, self.start = proc, launch, captures, start
+        self.killed_for: str | None = None
+        self.timed_out = False
+        self.end: float | None = None
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="sandbox-watchdog", daemon=True)
+        self.thread.start()
+
+    def stop(self, reason: str, timed_out: bool = False) -> None:
+        """Kill the run now (if it still runs), recording reason."""
+        with self._lock:
+            if self.killed_for is None and self.proc.poll() is None:
+                self.killed_for, self.timed_out = reason, timed_out
+                _kill_group(self.proc)
+
+    def _over_time(self, now: float) -> str | None:
+        limit = self.launch.limits.total_timeout
+        return f"timeout after {limit:g} s" if now - self.start > limit else None
+
+    def _over_scratch(self) -> tuple[str | None, int]:
+        """(reason or None, number of entries) from one scan of the scratch folder."""
+        limit = self.launch.limits.max_scratch_bytes
+        used, files = _scratch_usage(self.launch.scratch, _MAX_SCRATCH_FILES)
+        if used > limit:
+            return f"scratch folder limit ({limit} bytes written)", files
+        if files > _MAX_SCRATCH_FILES:
+            return f"scratch folder limit (more than {_MAX_SCRATCH_FILES} files)", files
+        return None, files
+
+    def _over_output(self) -> str | None:
+        # Draining gigabytes only burns the grader's time: the kept part is enough.
+        limit = _OUTPUT_KILL_FACTOR * self.launch.limits.max_output_bytes
+        if sum(c.dropped for c in self.captures) > limit:
+            return f"output limit (more than {limit} bytes on stdout/stderr)"
+        return None
+
+    def _run(self) -> None:
         try:
-            proc.wait(timeout=_POLL_SECONDS)
+            self._watch()
+        finally:
+            self._reap()
+            self.end = time.monotonic()
+
+    def _watch(self) -> None:
+        next_scan = self.start
+        while self.proc.poll() is None and self.killed_for is None:
+            now = time.monotonic()
+            if (reason := self._over_time(now)) is not None:
+                self.stop(reason, timed_out=True)
+                return
+            if now >= next_scan:
+                reason, files = self._over_scratch()
+                # Scanning a big folder costs time; look less often when it is big.
+                next_scan = now + max(_POLL_SECONDS, 0.5 * min(files, _MAX_SCRATCH_FILES) / 10_000)
+            reason = reason or self._over_output()
+            if reason is not None:
+                self.stop(reason)
+                return
+            try:
+                self.proc.wait(timeout=_POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def _reap(self) -> None:
+        try:
+            self.proc.wait(timeout=_KILL_GRACE)
         except subprocess.TimeoutExpired:
-            pass
+            _kill_group(self.proc)
+            self.proc.wait(timeout=_KILL_GRACE)
+        if not self.launch.sandboxed:
+            # Without a process namespace, children that left the group may survive the
+            # parent; the group at least goes down with it.
+            _kill_group(self.proc)
+        for capture in self.captures:
+            capture.thread.join(timeout=_KILL_GRACE)
+
+
+def _describe_run(proc: subprocess.Popen, watchdog: _Watchdog, captures: list[_Capture],
+                  launch: _Launch) -> SandboxResult:
+    """The SandboxResult of a run that is over."""
+    stdout, stderr = (c.text() for c in captures)
+    duration = (watchdog.end or time.monotonic()) - watchdog.start
+    if watchdog.killed_for:
+        return SandboxResult(None, watchdog.timed_out, watchdog.killed_for, stdout, stderr,
+                             duration, launch.sandboxed)
+    return SandboxResult(proc.returncode, False, _describe_exit(proc.returncode, stderr, launch.limits),
+                         stdout, stderr, duration, launch.sandboxed)
+
+
+class Running:
+    """A sandboxed program that runs now, watched from the moment it started.
+
+    proc: subprocess.Popen; proc.stdin is a pipe to the program (None for run_sandboxed's
+        runs), its stdout and stderr are captured for the result, do not read them.
+    wait(): closes proc.stdin, waits for the end (the limits still apply) and returns the
+        SandboxResult. kill(): stops the run now; wait() then reports it. Usable as a
+        context manager that kills the run if it is still going on exit.
+    """
+
+    def __init__(self, proc: subprocess.Popen, launch: _Launch, start: float):
+        self.proc = proc
+        self._launch = launch
+        budget, lock = [int(launch.limits.max_output_bytes)], threading.Lock()
+        self._captures = [_Capture(proc.stdout, budget, lock), _Capture(proc.stderr, budget, lock)]
+        self._watchdog = _Watchdog(proc, launch, self._captures, start)
+        self._result: SandboxResult | None = None
+
+    @property
+    def sandboxed(self) -> bool:
+        return self._launch.sandboxed
+
+    def kill(self, reason: str = "stopped by the grader") -> None:
+        """Stop the run now; wait() then returns returncode None and this reason."""
+        self._watchdog.stop(reason)
+
+    def wait(self) -> SandboxResult:
+        """Wait for the run to end (or be ended by a limit) and return its SandboxResult."""
+        if self._result is None:
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                try:
+                    self.proc.stdin.close()
+                except OSError:  # BrokenPipeError: the program is gone, nothing was lost
+                    pass
+            self._watchdog.thread.join()
+            self._result = _describe_run(self.proc, self._watchdog, self._captures, self._launch)
+        return self._result
+
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+        self.wait()
+
+
+def _start(launch: _Launch, stdin, pass_fds: tuple[int, ...] = ()) -> Running:
+    """Start the launch's command with its output captured and its watchdog running.
+    Raises OSError when the command cannot be started."""
+    start = time.monotonic()
+    proc = subprocess.Popen(launch.cmd, cwd=launch.scratch, env=launch.env, stdin=stdin,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds,
+                            preexec_fn=launch.preexec, start_new_session=True)
+    return Running(proc, launch, start)
+
+
+def start_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hidden: list[Path] = (),
+                    limits: Limits = Limits(), env: dict | None = None,
+                    pass_fds: tuple[int, ...] = ()) -> Running:
+    """Start argv in the sandbox and return a Running handle; the limits apply at once.
+
+    Arguments as for :func:`run_sandboxed`, plus pass_fds: file descriptors (>= 3) of the caller
+    that the program inherits under the same numbers (for example the write end of a pipe
+    that the caller reads results from). The program's stdin is a pipe (Running.proc.stdin).
+
+    Raises ValueError for bad arguments (see run_sandboxed) or a closed descriptor in
+    pass_fds, and OSError when the command cannot be started.
+    """
+    fds = _check_pass_fds(pass_fds)
+    launch = _prepare(argv, scratch, readonly, hidden, limits, env)
+    return _start(launch, subprocess.PIPE, fds)
+
+
+def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hidden: list[Path] = (),
+                  limits: Limits = Limits(), env: dict | None = None) -> SandboxResult:
+    """Run argv with scratch as the only writable folder, no network, under limits, to its end.
+
+    Returns a SandboxResult (stdin is /dev/null). Raises ValueError for an empty argv, a
+    missing readonly path, a scratch folder inside a readonly one or the other way round,
+    or a path that is both readonly and hidden.
+
+    argv: list of str, the command; argv[0] must be visible inside (for example
+        python_executable(), or a program under /usr/bin).
+    scratch: Path, an existing or new folder; the command's working folder, mounted at the
+        same path. Only this folder survives the run.
+    readonly: list of Path, existing folders or files shown read-only at the same path, on
+        top of python_paths() and the system libraries (for the grader: the kit folder,
+        the harness folder, the data folder).
+    hidden: list of Path, folders and files not to show although they lie inside a shown
+        folder (for the grader: autograder.answer_key.hidden_paths()). A readonly path that
+        lies inside a hidden folder is shown.
+    limits: Limits.
+    env: dict str -> str, extra environment variables; the grader's own environment is
+        not passed in.
+    """
+    launch = _prepare(argv, scratch, readonly, hidden, limits, env)
+    start = time.monotonic()
     try:
-        proc.wait(timeout=_KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.wait(timeout=_KILL_GRACE)
-    if not sandboxed:
-        # Without a process namespace, children that left the group may survive the
-        # parent; the group at least goes down with it.
-        _kill_group(proc)
-    for capture in (out, err):
-        capture.thread.join(timeout=_KILL_GRACE)
-    duration = time.monotonic() - start
-    stdout, stderr = out.text(), err.text()
-    if killed_for:
-        return SandboxResult(None, timed_out, killed_for, stdout, stderr, duration, sandboxed)
-    return SandboxResult(proc.returncode, False, _describe_exit(proc.returncode, stderr, limits),
-                         stdout, stderr, duration, sandboxed)
+        running = _start(launch, subprocess.DEVNULL)
+    except OSError as exc:
+        return SandboxResult(None, False, f"could not start {launch.cmd[0]!r}: {exc}", "", "",
+                             time.monotonic() - start, launch.sandboxed)
+    return running.wait()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -10,6 +10,10 @@ alternation (so both see the same machine load), median of the repeats:
 2. ``import numpy, linclass``: what a probe run pays before any student code runs;
 3. a three-cell notebook executed with nbclient and its own kernel: one grading run.
 
+The sandboxed runs get the grader's view: the kit folder and the harness shown, the answer
+key, its compiler and the grader's package hidden (``autograder.answer_key.hidden_paths()``),
+so the notebook uses only the student kit.
+
 The target: at most 0.5 s of extra time per sandboxed run, small next to the seconds a
 grading run takes.
 """
@@ -26,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from autograder import answer_key  # noqa: E402
 from autograder.sandbox import Limits, python_executable, run_sandboxed, sandbox_available  # noqa: E402
 
 TARGET_SECONDS = 0.5
@@ -35,8 +40,8 @@ import sys, nbformat
 from nbclient import NotebookClient
 nb = nbformat.v4.new_notebook()
 nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-    "import numpy as np", "from linclass.reference.losses import svm_loss_vectorized",
-    "W = np.zeros((5, 3)); print(svm_loss_vectorized(W, np.ones((4, 5)), np.array([0, 1, 2, 0]), 0.0)[0])")]
+    "import numpy as np", "from linclass.gradcheck import rel_error",
+    "print(rel_error(np.ones(3), np.ones(3) + 1e-9))")]
 NotebookClient(nb, timeout=60, kernel_name="python3").execute()
 print(nb.cells[-1].outputs[0]["text"])
 """
@@ -59,7 +64,9 @@ def _time_pair(argv: list[str], scratch: Path, repeats: int) -> tuple[float, flo
         if done.returncode != 0:
             raise RuntimeError(f"plain run failed: {done.stderr.decode()[-2000:]}")
         t0 = time.perf_counter()
-        result = run_sandboxed(argv, scratch, limits=limits)
+        result = run_sandboxed(argv, scratch, limits=limits,
+                               readonly=[answer_key.kit_folder(), answer_key.grader_folder() / "harness"],
+                               hidden=answer_key.hidden_paths())
         boxed.append(time.perf_counter() - t0)
         if result.returncode != 0:
             raise RuntimeError(f"sandboxed run failed: {result.reason}: {result.stderr[-2000:]}")

@@ -5,6 +5,7 @@ see or do, and that the run ends within seconds whatever the code tries.
 """
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import socket
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
-from autograder.sandbox import Limits, SandboxResult, python_executable, read_scratch_file, run_sandboxed
+from autograder import answer_key, sandbox
+from autograder.sandbox import (Limits, SandboxResult, python_executable, read_scratch_file, run_sandboxed,
+                                start_sandboxed)
 
 ROOT = Path(__file__).resolve().parents[1]
+HARNESS = answer_key.grader_folder() / "harness"
 PY = python_executable()
 SMALL = Limits(cell_timeout=5, total_timeout=10, memory_mb=768, max_procs=48,
                max_output_bytes=200_000, max_scratch_bytes=20_000_000)
@@ -59,32 +62,154 @@ def wait_gone(token: str, timeout: float = 5.0) -> list[int]:
 
 @needs_bwrap
 def test_runs_python_with_numpy_and_linclass(tmp_path):
-    result = run_py("import numpy, linclass, os; print('ok', numpy.ones(3).sum(), os.getcwd())", tmp_path)
+    # The kit folder of an editable install lies outside the virtual environment: the
+    # caller shows it, as the grader does.
+    result = run_py("import numpy, linclass, os; print('ok', numpy.ones(3).sum(), os.getcwd())", tmp_path,
+                    readonly=[answer_key.kit_folder()])
     assert result.sandboxed is True
     assert result.returncode == 0, result.stderr
     assert result.reason is None and not result.timed_out
     assert result.stdout.split() == ["ok", "3.0", str(tmp_path.resolve())]
 
 
+def test_the_mechanism_knows_nothing_of_the_course():
+    # What to show and hide comes from the caller (autograder.answer_key); the sandbox
+    # module imports nothing of linclass and keeps no list of its own.
+    tree = ast.parse((ROOT / "autograder" / "sandbox.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.split(".")[0] in ("linclass", "autograder") for name in imported), imported
+    assert not hasattr(sandbox, "hidden_paths")
+    assert answer_key.kit_folder() not in sandbox.python_paths()
+
+
 @needs_bwrap
-def test_compiled_reference_kernels_are_hidden(tmp_path):
-    # Graded code could call linclass's compiled loss kernels without running a traced
-    # Python line of the reference; inside the sandbox they and their compiler are gone.
+def test_linclass_is_shown_only_when_the_caller_asks(tmp_path):
+    if any(answer_key.kit_folder().is_relative_to(p) for p in sandbox.python_paths()):
+        pytest.skip("linclass is installed inside the virtual environment here, not editable")
+    result = run_py("import linclass", tmp_path)
+    assert result.returncode == 1 and "ModuleNotFoundError" in result.stderr
+
+
+@needs_bwrap
+def test_answer_key_compiler_and_grader_hidden(tmp_path):
+    # Graded code could call the answer key's compiled loss kernels without running a
+    # traced Python line of it; inside the sandbox the whole answer key, its compiler and
+    # the grader's package are gone, except the harness folder the grader shows on top.
+    hidden = answer_key.hidden_paths()
+    assert answer_key.folder() in hidden and answer_key.grader_folder() in hidden
     code = """
-import importlib, linclass.reference.losses, linclass.reference.fast
-for name in ("linclass.reference._kernels", "numba"):
+import importlib, json, os, sys
+out = {"reference": os.listdir(sys.argv[1]), "grader": os.listdir(sys.argv[2]),
+       "harness": sorted(os.listdir(os.path.join(sys.argv[2], "harness")))}
+for name in sys.argv[3:]:
     try:
         module = importlib.import_module(name)
-        print(name, "njit" in vars(module) or "loss_range" in vars(module))
+        out[name] = "njit" in vars(module) or "loss_range" in vars(module) or hasattr(module, "__file__") and bool(module.__file__)
     except Exception as err:
-        print(name, "error", type(err).__name__)
+        out[name] = type(err).__name__
+print(json.dumps(out))
 """
-    result = run_py(code, tmp_path)
+    names = answer_key.module_names() + ["numba", "llvmlite", "autograder", "autograder.sandbox",
+                                         "autograder.answer_key"]
+    result = run_sandboxed([PY, "-c", code, str(answer_key.folder()), str(answer_key.grader_folder()), *names],
+                           tmp_path, readonly=[answer_key.kit_folder(), HARNESS], hidden=hidden, limits=SMALL)
+    assert result.returncode == 0, result.stderr
+    seen = __import__("json").loads(result.stdout)
+    assert seen.pop("reference") == []
+    assert seen.pop("grader") == ["harness"]
+    assert seen.pop("harness") == sorted(os.listdir(HARNESS))
+    assert len(names) > 5
+    for name in names:
+        # An empty folder imports as a namespace package with nothing in it (False).
+        assert seen[name] in (False, "ImportError", "ModuleNotFoundError"), (name, seen[name])
+    for name in answer_key.module_names():
+        assert seen[name] == "ModuleNotFoundError", (name, seen[name])
+
+
+@needs_bwrap
+def test_hidden_paths_and_readonly_on_top(tmp_path):
+    data = tmp_path / "data"
+    (data / "secret" / "shown").mkdir(parents=True)
+    (data / "secret" / "key.py").write_text("ANSWER = 42")
+    (data / "secret" / "shown" / "ok.txt").write_text("fine")
+    (data / "notes.txt").write_text("private notes")
+    (data / "batch").write_text("pixels")
+    nowhere = tmp_path / "not-mounted" / "deep"
+    nowhere.mkdir(parents=True)
+    code = ("import os, sys\nfor p in sys.argv[1:]:\n    try:\n        print(p, os.path.isdir(p) and sorted(os.listdir(p)) "
+            "or os.path.exists(p) and open(p).read())\n    except OSError as e:\n        print(p, type(e).__name__)")
+    paths = [data / "secret", data / "secret" / "shown" / "ok.txt", data / "notes.txt", data / "batch",
+             nowhere, nowhere.parent]
+    result = run_sandboxed([PY, "-c", code, *map(str, paths)], tmp_path / "s",
+                           readonly=[data, data / "secret" / "shown"],
+                           hidden=[data / "secret", data / "notes.txt", nowhere, tmp_path / "missing"],
+                           limits=SMALL)
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
-    assert lines["linclass.reference._kernels"] in ("False", "error ImportError", "error ModuleNotFoundError")
-    assert lines["numba"] in ("False", "error ImportError", "error ModuleNotFoundError")
-    assert sandbox.hidden_paths(), "the kernels file should be listed"
+    assert lines[str(data / "secret")] == "['shown']"  # key.py gone, the readonly folder on top
+    assert lines[str(data / "secret" / "shown" / "ok.txt")] == "fine"
+    # A hidden file is /dev/null on a mount without devices: it cannot be opened.
+    assert lines[str(data / "notes.txt")] == "PermissionError"
+    assert lines[str(data / "batch")] == "pixels"
+    # A hidden folder that no view shows leaves nothing behind, not even an empty folder.
+    assert lines[str(nowhere)] == "False" and lines[str(nowhere.parent)] == "False"
+    scratch = (tmp_path / "s").resolve()
+    args = sandbox._mount_args(sandbox._make_view([data], [nowhere], scratch), scratch)
+    assert str(nowhere) not in args
+
+
+@needs_bwrap
+def test_pass_fds_reach_the_sandboxed_program(tmp_path):
+    # bwrap keeps inherited descriptors open for its command, and the launcher's exec keeps
+    # them too: the program writes to the pipe under the caller's descriptor number.
+    read_end, write_end = os.pipe()
+    number = write_end
+    try:
+        code = "import os, sys\nfd = int(sys.argv[1])\nos.write(fd, b'hello from fd %d' % fd)"
+        running = start_sandboxed([PY, "-c", code, str(number)], tmp_path, limits=SMALL, pass_fds=(number,))
+        os.close(write_end)
+        write_end = -1
+        result = running.wait()
+        assert result.returncode == 0, result.stderr
+        assert result.sandboxed
+        with os.fdopen(read_end, "rb") as fh:
+            read_end = -1
+            message = fh.read()  # EOF once the program, the only writer left, is gone
+        assert message == b"hello from fd %d" % number
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+
+
+@needs_bwrap
+def test_start_sandboxed_talks_over_stdin_and_kills(tmp_path):
+    code = "import sys\nfor line in sys.stdin:\n    print(line.strip().upper(), flush=True)"
+    running = start_sandboxed([PY, "-c", code], tmp_path, limits=SMALL)
+    running.proc.stdin.write(b"one\ntwo\n")
+    result = running.wait()  # closes stdin: the loop ends
+    assert result.returncode == 0 and result.stdout.split() == ["ONE", "TWO"]
+    with start_sandboxed([PY, "-c", "import time\ntime.sleep(60)"], tmp_path, limits=SMALL) as sleeper:
+        time.sleep(0.3)
+        sleeper.kill()
+        killed = sleeper.wait()
+    assert killed.returncode is None and killed.reason == "stopped by the grader"
+    assert killed.duration < 10
+
+
+@needs_bwrap
+def test_watchdog_runs_without_wait(tmp_path):
+    token = marker()
+    running = start_sandboxed([PY, "-c", f"# {token}\nwhile True: pass"], tmp_path,
+                              limits=Limits(total_timeout=1, memory_mb=768, max_procs=48))
+    deadline = time.monotonic() + 15
+    while running.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.proc.poll() is not None, "the timeout applies before anyone calls wait()"
+    result = running.wait()
+    assert result.timed_out and result.reason == "timeout after 1 s"
+    assert wait_gone(token) == []
 
 
 @needs_bwrap
@@ -143,7 +268,8 @@ def test_writes_only_to_scratch(tmp_path):
     code = ("import sys\nopen('mine.txt', 'w').write('kept')\nfor p in sys.argv[1:]:\n"
             "    try:\n        open(p, 'w').write('x'); print('wrote', p)\n"
             "    except OSError as e:\n        print('denied', type(e).__name__)")
-    result = run_sandboxed([PY, "-c", code, *targets], scratch, limits=SMALL)
+    result = run_sandboxed([PY, "-c", code, *targets], scratch, readonly=[answer_key.kit_folder()],
+                           limits=SMALL)
     assert result.returncode == 0, result.stderr
     assert "wrote" not in result.stdout
     assert result.stdout.count("denied") == len(targets)
@@ -301,6 +427,13 @@ def test_bad_arguments_raise_value_error(tmp_path):
         Limits(memory_mb=0)
     with pytest.raises(ValueError, match="env"):
         run_sandboxed([PY, "-c", "pass"], tmp_path, env={"A": 1})
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ValueError, match="both readonly and hidden"):
+        run_sandboxed([PY, "-c", "pass"], tmp_path / "s", readonly=[tmp_path / "d"], hidden=[tmp_path / "d"])
+    with pytest.raises(ValueError, match="inside scratch"):
+        run_sandboxed([PY, "-c", "pass"], tmp_path, readonly=[tmp_path / "d"])
+    with pytest.raises(ValueError, match="pass_fds"):
+        start_sandboxed([PY, "-c", "pass"], tmp_path / "s", pass_fds=(1,))
 
 
 def test_read_scratch_file_refuses_links_fifos_and_big_files(tmp_path):
