@@ -40,7 +40,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import answer_key, registry, sandbox
+from autograder import answer_key, registry, sandbox, static_scan
 from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
                                  rebuild, setup_imports)
 from autograder.probe_driver import probe_functions
@@ -70,7 +70,7 @@ class GradeConfig:
         submission from a secret kept in work_dir and the notebook's content: a re-run gives
         identical grades, and no student can compute the cases from the public code.
     run_notebook: bool, run the whole notebook in the kernel too (its visible tests are
-        comparison, and "failed" when it crashes or times out); False grades from the
+        recorded, and "failed" when it crashes or times out); False grades from the
         probe alone.
     keep_scratch: bool, keep each scratch folder for debugging.
     """
@@ -290,6 +290,15 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     for gid, err in probe.cell_errors.items():
         notes.append(f"your answer cell {gid!r} raised {err}")
     verdicts = {fn: verify_function(probe.records.get(fn), fn) for fn in functions}
+    machinery = _machinery_findings(rebuilt)
+    if machinery:
+        # Code that reaches into the interpreter can fool any in-process evidence of
+        # vectorization: no automatic speed points, and a person looks at it.
+        flags.append("needs a person: " + "; ".join(machinery))
+        for fn, v in verdicts.items():
+            if registry.get(fn).speed_graded and v.checks["vectorized"][0]:
+                v.checks["vectorized"] = (False, f"{fn}: speed points are left to the person who reviews "
+                                                 "your answer cells (they use " + machinery[0].split(" uses ", 1)[-1] + ")")
     for fn, record in probe.records.items():
         if record.hooks_changed:
             flags.append(f"tampering suspected: {fn} changed Python's tracing hooks")
@@ -309,6 +318,17 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         status, reason = Status.GRADED, None
     return SubmissionResult(student, assignment, status, reason, table, in_kernel, flags, mistakes,
                             score, max_score, time.monotonic() - t0, sandboxed, keys, notes)
+
+
+def _machinery_findings(rebuilt) -> list[str]:
+    """"answer cell 'gid' uses ..." for each code answer cell with static findings."""
+    out = []
+    for gid, text in rebuilt.answers.items():
+        if _is_code_answer(rebuilt.notebook, gid):
+            found = static_scan.scan(text)
+            if found:
+                out.append(f"answer cell {gid!r} uses " + ", ".join(found[:6]) + (" ..." if len(found) > 6 else ""))
+    return out
 
 
 def _graded_functions(parts: list[dict]) -> list[str]:

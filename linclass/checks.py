@@ -176,7 +176,8 @@ def vectorization_report(loss_fn) -> tuple[bool, str]:
         y = rng.integers(0, 10, n)
         counts.append(_count_lines(loss_fn, (W.copy(), X, y, 0.1)))
     e1, e2 = counts
+    name = getattr(loss_fn, "__name__", "your function")
     if e2 - e1 >= (n2 - n1) // 2:
-        return False, (f"{e1} lines ran for N={n1} and {e2} for N={n2}: your function still runs "
-                       "Python code once per example.")
-    return True, f"vectorized: {e1} lines ran for N={n1} and {e2} for N={n2}."
+        return False, (f"{name} still runs Python code once per example: {e1} lines ran for N={n1} "
+                       f"and {e2} for N={n2}.")
+    return True, f"{name} is vectorized: {e1} lines ran for N={n1} and {e2} for N={n2}."

@@ -1,4 +1,5 @@
-"""linclass.grading: cases, comparisons and the in-kernel checks the hidden tests call.
+"""The grader's cases and comparisons (autograder.registry, autograder.cases), the hidden
+tests' in-kernel checks (autograder.hidden) and the judges of a trace profile.
 
 The expected values here come from small implementations written in this file, independent
 of linclass.reference.losses, and from buggy variants of them that every check must reject.
@@ -10,7 +11,9 @@ import warnings
 import numpy as np
 import pytest
 
-from linclass import grading
+from autograder import answer_key, hidden, registry, verify
+from autograder.cases import LARGE_REG
+from autograder.harness import calls
 
 
 # ------------------------------------------------------- independent implementations
@@ -105,9 +108,9 @@ def softmax_via_loop(W, X, y, reg):
 
 def run_all(fn, name, part=None, seed=0):
     """(ok, first failing message) over every case."""
-    for case in grading.make_cases(name, seed):
-        ok, msg = grading.compare_outputs(name, case, grading.run_case(fn, case),
-                                          grading.reference_output(case), part=part)
+    for case in registry.make_cases(name, seed):
+        ok, msg = registry.compare_outputs(name, case, calls.run_case(fn, name, case["inputs"]),
+                                          registry.reference_output(case), part=part)
         if not ok:
             return False, msg
     return True, ""
@@ -116,9 +119,9 @@ def run_all(fn, name, part=None, seed=0):
 # ------------------------------------------------------------------------- cases
 
 def test_cases_are_reproducible_and_fresh_per_seed():
-    a = grading.make_cases("svm_loss_naive", 3)
-    b = grading.make_cases("svm_loss_naive", 3)
-    c = grading.make_cases("svm_loss_naive", 4)
+    a = registry.make_cases("svm_loss_naive", 3)
+    b = registry.make_cases("svm_loss_naive", 3)
+    c = registry.make_cases("svm_loss_naive", 4)
     for x, y in zip(a, b):
         assert x["label"] == y["label"]
         for k in x["inputs"]:
@@ -127,10 +130,10 @@ def test_cases_are_reproducible_and_fresh_per_seed():
 
 
 def test_loss_cases_cover_shapes_ties_large_reg_and_shift():
-    cases = grading.make_cases("softmax_loss_vectorized", 0)
+    cases = registry.make_cases("softmax_loss_vectorized", 0)
     shapes = {c["inputs"]["W"].shape for c in cases}
     assert len(shapes) >= 4
-    assert any(c["inputs"]["reg"] == grading.LARGE_REG for c in cases)
+    assert any(c["inputs"]["reg"] == LARGE_REG for c in cases)
     assert any(c["inputs"]["X"].shape[0] == 1 for c in cases)
     tie = next(c for c in cases if "tied" in c["label"])
     scores = tie["inputs"]["X"] @ tie["inputs"]["W"]
@@ -140,25 +143,25 @@ def test_loss_cases_cover_shapes_ties_large_reg_and_shift():
     assert np.any((scores == correct) & wrong), "the tie case must contain wrong classes tied with the correct one"
     assert not np.any(np.isclose(scores - correct, -1.0)), "no SVM margin may sit on the kink"
     assert any("shifted" in c["label"] for c in cases)
-    assert not any("shifted" in c["label"] for c in grading.make_cases("svm_loss_naive", 0))
+    assert not any("shifted" in c["label"] for c in registry.make_cases("svm_loss_naive", 0))
 
 
 @pytest.mark.parametrize("bad", ["svm_loss", "", "SVM_LOSS_NAIVE"])
 def test_unknown_function_name_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="function_name must be one of"):
-        grading.make_cases(bad, 0)
+        registry.make_cases(bad, 0)
 
 
 def test_negative_seed_is_rejected():
     with pytest.raises(ValueError, match="seed"):
-        grading.make_cases("predict", -1)
+        registry.make_cases("predict", -1)
 
 
 def test_reference_agrees_with_independent_implementation():
     for name, mine in [("svm_loss_naive", svm_ok), ("softmax_loss_vectorized", softmax_ok)]:
-        for case in grading.make_cases(name, 1):
+        for case in registry.make_cases(name, 1):
             inp = case["inputs"]
-            loss, dW = grading.reference_output(case)
+            loss, dW = registry.reference_output(case)
             my_loss, my_dW = mine(inp["W"], inp["X"], inp["y"], inp["reg"])
             assert abs(loss - my_loss) <= 1e-9 * max(1, abs(my_loss)), case["label"]
             np.testing.assert_allclose(dW, my_dW, rtol=1e-9, atol=1e-12)
@@ -200,18 +203,18 @@ def test_softmax_without_max_subtraction_fails_on_shifted_scores():
     ((None, "abc"), "shape of W"),
 ])
 def test_malformed_loss_outputs_get_a_message(output, fragment):
-    case = grading.make_cases("svm_loss_naive", 0)[0]
-    expected = grading.reference_output(case)
+    case = registry.make_cases("svm_loss_naive", 0)[0]
+    expected = registry.reference_output(case)
     if isinstance(output, tuple) and output[0] is None:
         output = (expected[0], output[1])  # a right loss, so the gradient is what fails
-    ok, msg = grading.compare_outputs("svm_loss_naive", case, output, expected)
+    ok, msg = registry.compare_outputs("svm_loss_naive", case, output, expected)
     assert not ok and fragment in msg
 
 
 def test_compare_outputs_rejects_bad_part():
-    case = grading.make_cases("svm_loss_naive", 0)[0]
+    case = registry.make_cases("svm_loss_naive", 0)[0]
     with pytest.raises(ValueError, match="part must be"):
-        grading.compare_outputs("svm_loss_naive", case, (0.0, None), (0.0, None), part="both")
+        registry.compare_outputs("svm_loss_naive", case, (0.0, None), (0.0, None), part="both")
 
 
 # ------------------------------------------------------ sample_batch, sgd_step, predict
@@ -284,7 +287,7 @@ def predict_wrong_axis(W, X):
                                      (step_in_place, "sgd_step"), (predict_ok, "predict")])
 def test_correct_training_functions_pass(fn, name):
     assert run_all(fn, name) == (True, "")
-    grading.check_function(fn, name, seed=2)
+    hidden.check_function(fn, name, seed=2)
 
 
 @pytest.mark.parametrize("fn,name,fragment", [
@@ -301,37 +304,37 @@ def test_buggy_training_functions_fail_with_a_named_problem(fn, name, fragment):
     ok, msg = run_all(fn, name)
     assert not ok and fragment in msg, msg
     with pytest.raises(AssertionError, match=fragment):
-        grading.check_function(fn, name, seed=0)
+        hidden.check_function(fn, name, seed=0)
 
 
 def test_sampling_without_replacement_fails_clearly():
     with pytest.raises(AssertionError, match="sample_batch raised ValueError"):
-        grading.check_function(sample_without_replacement, "sample_batch", 0)
+        hidden.check_function(sample_without_replacement, "sample_batch", 0)
 
 
 def test_probe_loss_gradient_is_its_derivative():
     rng = np.random.default_rng(0)
     W, X, y = rng.standard_normal((4, 3)), rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
-    loss, dW = grading.probe_loss(W, X, y, 0.3)
+    loss, dW = calls.probe_loss(W, X, y, 0.3)
     h = 1e-6
     E = np.zeros_like(W)
     E[2, 1] = h
-    numeric = (grading.probe_loss(W + E, X, y, 0.3)[0] - grading.probe_loss(W - E, X, y, 0.3)[0]) / (2 * h)
+    numeric = (calls.probe_loss(W + E, X, y, 0.3)[0] - calls.probe_loss(W - E, X, y, 0.3)[0]) / (2 * h)
     assert abs(numeric - dW[2, 1]) < 1e-6
 
 
 # ----------------------------------------------------------------- in-kernel checks
 
 def test_check_loss_passes_correct_code_and_names_the_failure():
-    grading.check_loss(svm_loop, "svm_loss_naive", seed=5, part="loss")
-    grading.check_loss(svm_loop, "svm_loss_naive", seed=5, part="grad")
+    hidden.check_loss(svm_loop, "svm_loss_naive", seed=5, part="loss")
+    hidden.check_loss(svm_loop, "svm_loss_naive", seed=5, part="grad")
     with pytest.raises(AssertionError, match="dW on the case"):
-        grading.check_loss(svm_reg_grad_halved, "svm_loss_naive", seed=5, part="grad")
+        hidden.check_loss(svm_reg_grad_halved, "svm_loss_naive", seed=5, part="grad")
 
 
 def test_warnings_from_a_correct_answer_reach_neither_stderr_nor_the_verdict(capfd):
-    grading.check_loss(softmax_warns, "softmax_loss_naive", seed=0)
-    grading.check_vectorized(softmax_warns, "softmax_loss_vectorized", seed=0)
+    hidden.check_loss(softmax_warns, "softmax_loss_naive", seed=0)
+    hidden.check_vectorized(softmax_warns, "softmax_loss_vectorized", seed=0)
     assert capfd.readouterr().err == ""
 
 
@@ -340,22 +343,22 @@ def test_not_implemented_is_reported_as_not_written_yet():
         raise NotImplementedError("svm_loss_naive is not implemented yet")
 
     with pytest.raises(AssertionError, match="not written yet"):
-        grading.check_loss(svm_loss_naive, "svm_loss_naive", 0)
+        hidden.check_loss(svm_loss_naive, "svm_loss_naive", 0)
 
 
 def test_vectorized_code_passes_the_loop_detector():
-    grading.check_vectorized(svm_ok, "svm_loss_vectorized", seed=0)
-    grading.check_vectorized(softmax_ok, "softmax_loss_vectorized", seed=0)
-    profile = grading.trace_profile(svm_ok, "svm_loss_vectorized")
+    hidden.check_vectorized(svm_ok, "svm_loss_vectorized", seed=0)
+    hidden.check_vectorized(softmax_ok, "softmax_loss_vectorized", seed=0)
+    profile = hidden.trace_profile(svm_ok, "svm_loss_vectorized")
     assert profile["events"][0] == profile["events"][1]
 
 
 @pytest.mark.parametrize("fn,name", [(svm_loop, "svm_loss_vectorized"),
                                      (softmax_via_loop, "softmax_loss_vectorized")])
 def test_loops_over_examples_lose_the_vectorization_points(fn, name):
-    grading.check_loss(fn, name, seed=0)  # correct, so it keeps the correctness points
+    hidden.check_loss(fn, name, seed=0)  # correct, so it keeps the correctness points
     with pytest.raises(AssertionError, match="once per example"):
-        grading.check_vectorized(fn, name, seed=0)
+        hidden.check_vectorized(fn, name, seed=0)
 
 
 def test_calling_the_naive_version_counts_as_a_loop():
@@ -363,7 +366,7 @@ def test_calling_the_naive_version_counts_as_a_loop():
         return svm_loop(W, X, y, reg)
 
     with pytest.raises(AssertionError, match="once per example"):
-        grading.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized")
+        hidden.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized")
 
 
 def test_a_stub_that_returns_zeros_gets_no_vectorization_points():
@@ -371,15 +374,15 @@ def test_a_stub_that_returns_zeros_gets_no_vectorization_points():
         return 0.0, np.zeros_like(W)
 
     with pytest.raises(AssertionError, match="expected"):
-        grading.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized")
+        hidden.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized")
 
 
 def test_importing_the_reference_earns_nothing():
     from linclass.reference import losses
 
     for name in ("svm_loss_naive", "softmax_loss_vectorized"):
-        with pytest.raises(AssertionError, match="imported from linclass"):
-            grading.check_loss(getattr(losses, name), name, part="loss")
+        with pytest.raises(AssertionError, match="imported from the reference"):
+            hidden.check_loss(getattr(losses, name), name, part="loss")
 
 
 def test_wrapping_the_reference_earns_nothing():
@@ -389,26 +392,26 @@ def test_wrapping_the_reference_earns_nothing():
         return losses.softmax_loss_vectorized(W, X, y, reg)
 
     with pytest.raises(AssertionError, match="calls the reference"):
-        grading.check_loss(softmax_loss_vectorized, "softmax_loss_vectorized")
+        hidden.check_loss(softmax_loss_vectorized, "softmax_loss_vectorized")
     with pytest.raises(AssertionError, match="calls the reference"):
-        grading.check_vectorized(softmax_loss_vectorized, "softmax_loss_vectorized")
+        hidden.check_vectorized(softmax_loss_vectorized, "softmax_loss_vectorized")
 
 
 def test_a_non_function_or_library_function_earns_nothing():
-    ok, msg = grading.judge_not_reference(grading.trace_profile(np.maximum, "predict"))
+    ok, msg = verify.judge_not_reference(hidden.trace_profile(np.maximum, "predict"))
     assert not ok and "define with def" in msg
-    ok, msg = grading.judge_not_reference(grading.trace_profile(np.argmax, "predict"))
+    ok, msg = verify.judge_not_reference(hidden.trace_profile(np.argmax, "predict"))
     assert not ok and "define with def" in msg
 
 
 def test_judges_work_on_plain_profiles():
     base = {"function": "svm_loss_vectorized", "sizes": [40, 160], "defined_in": "/tmp/cell.py",
             "reference_calls": [], "error": None}
-    assert grading.judge_vectorized({**base, "events": [12, 12]})[0]
-    assert not grading.judge_vectorized({**base, "events": [300, 1200]})[0]
-    assert not grading.judge_vectorized({**base, "events": [12, 12], "error": "TypeError: x"})[0]
-    assert grading.judge_not_reference({**base, "events": [1, 1]})[0]
-    assert not grading.judge_not_reference({**base, "events": [1, 1], "reference_calls": ["losses.py"]})[0]
+    assert verify.judge_vectorized({**base, "events": [12, 12]})[0]
+    assert not verify.judge_vectorized({**base, "events": [300, 1200]})[0]
+    assert not verify.judge_vectorized({**base, "events": [12, 12], "error": "TypeError: x"})[0]
+    assert verify.judge_not_reference({**base, "events": [1, 1]})[0]
+    assert not verify.judge_not_reference({**base, "events": [1, 1], "reference_calls": ["losses.py"]})[0]
 
 
 def test_a_copy_of_the_reference_is_recognised_wherever_it_was_compiled():
@@ -419,11 +422,11 @@ def test_a_copy_of_the_reference_is_recognised_wherever_it_was_compiled():
     namespace = {}
     exec(compile(inspect.getsource(losses), "<cell-svm_loss_vectorized>", "exec"), namespace)
     copy = namespace["svm_loss_vectorized"]
-    assert grading.reference_fingerprints()[grading.code_fingerprint(copy)] == \
+    assert answer_key.fingerprints()[calls.code_fingerprint(copy)] == \
         "linclass.reference.losses.svm_loss_vectorized"
     profile = {"function": "svm_loss_vectorized", "defined_in": "<cell-svm_loss_vectorized>",
-               "reference_calls": [], "fingerprint": grading.code_fingerprint(copy)}
-    ok, message = grading.judge_not_reference(profile)
+               "reference_calls": [], "fingerprint": calls.code_fingerprint(copy)}
+    ok, message = verify.judge_not_reference(profile)
     assert not ok and "copy of the reference" in message
 
 
@@ -433,5 +436,5 @@ def test_own_code_has_a_fingerprint_of_its_own():
          "    scores = X @ W\n"
          "    return float(scores.sum()), np.zeros_like(W)\n", namespace)
     own = namespace["svm_loss_vectorized"]
-    assert grading.code_fingerprint(own) not in grading.reference_fingerprints()
-    assert grading.code_fingerprint(len) is None
+    assert calls.code_fingerprint(own) not in answer_key.fingerprints()
+    assert calls.code_fingerprint(len) is None

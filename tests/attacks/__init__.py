@@ -274,15 +274,18 @@ def _patch_numpy_inside(nb, kit):
 
 
 PATCH_LINCLASS = """\
-import linclass, linclass.grading, linclass.reference.losses, linclass.gradcheck
-for _name in dir(linclass.grading):
-    if _name.startswith(("check_", "compare_", "judge_")):
-        setattr(linclass.grading, _name, lambda *a, **k: (True, "ok"))
-linclass.grading.run_case = lambda fn, case: linclass.grading.reference_output(case)
+import linclass, linclass.checks, linclass.gradcheck
+for _name in dir(linclass.checks):
+    if _name.startswith(("check_", "vectorization_", "expected")):
+        setattr(linclass.checks, _name, lambda *a, **k: (True, "ok"))
 linclass.gradcheck.rel_error = lambda *a, **k: 0.0
-for _name in dir(linclass.reference.losses):
-    if _name.endswith(("_naive", "_vectorized")):
-        setattr(linclass.reference.losses, _name, lambda W, X, y, reg: (0.0, np.zeros_like(W)))
+try:
+    import linclass.reference.losses
+    for _name in dir(linclass.reference.losses):
+        if _name.endswith(("_naive", "_vectorized")):
+            setattr(linclass.reference.losses, _name, lambda W, X, y, reg: (0.0, np.zeros_like(W)))
+except ImportError:
+    pass
 """
 
 
@@ -609,7 +612,7 @@ ATTACKS: list[Attack] = [
            "zeros", _variant("zeros", _patch_numpy_top)),
     Attack("patch_numpy_in_function", "the same numpy patches inside every graded function", "zeros",
            _variant("zeros", _patch_numpy_inside)),
-    Attack("patch_linclass", "linclass.grading checks and linclass.reference.losses replaced", "zeros",
+    Attack("patch_linclass", "linclass.checks, gradcheck and (where it can) linclass.reference.losses replaced", "zeros",
            _variant("zeros", _patch_linclass), flagged=True),
     Attack("patch_builtins", "AssertionError, all, abs, max, isinstance replaced in builtins", "zeros",
            _variant("zeros", _patch_builtins)),

@@ -3,7 +3,7 @@
 It has the graded functions and test-cell ``grade_id``s of the svm assignment
 (``svm_loss_naive_loss``, ``svm_loss_vectorized_speed``, ...), visible tests that use
 ``np.allclose``/``np.testing.assert_allclose``/``np.isclose`` (the checks students try to
-monkeypatch), hidden tests that call ``linclass.grading`` like the real assignment, and
+monkeypatch), hidden tests that call ``autograder.hidden`` like the real assignment, and
 two hidden tests that compare with ``np.allclose`` in the kernel, as many course notebooks
 do (plain nbgrader believes them; our grader verifies outside the kernel).
 It loads no data and trains nothing, so every attack grades in seconds.
@@ -81,11 +81,11 @@ TESTS = {
     "svm_loss_naive_loss": (2, '''\
 W = np.zeros((3, 2)); X = np.ones((4, 3)); y = np.array([0, 1, 0, 1])
 loss, _ = svm_loss_naive(W, X, y, 0.0)
-assert np.isclose(loss, 1.0)''', 'grading.check_loss(svm_loss_naive, "svm_loss_naive", seed=11, part="loss")'),
+assert np.isclose(loss, 1.0)''', 'hidden.check_loss(svm_loss_naive, "svm_loss_naive", seed=11, part="loss")'),
     "svm_loss_naive_grad": (2, '''\
 _, dW = svm_loss_naive(np.zeros((3, 2)), np.ones((4, 3)), np.array([0, 1, 0, 1]), 0.0)
 np.testing.assert_allclose(dW, np.zeros((3, 2)), atol=1e-12)''',
-                            'grading.check_loss(svm_loss_naive, "svm_loss_naive", seed=12, part="grad")'),
+                            'hidden.check_loss(svm_loss_naive, "svm_loss_naive", seed=12, part="grad")'),
     "svm_loss_vectorized_loss": (2, '''\
 rng = np.random.default_rng(0)
 W = rng.standard_normal((5, 3)); X = rng.standard_normal((8, 5)); y = rng.integers(0, 3, 8)
@@ -100,15 +100,15 @@ np.testing.assert_allclose(svm_loss_vectorized(W, X, y, 0.1)[1], svm_loss_naive(
                                  'np.testing.assert_allclose(svm_loss_vectorized(W2, X2, y2, 2.0)[1], '
                                  '_ref.svm_loss_vectorized(W2, X2, y2, 2.0)[1], rtol=1e-6)'),
     "svm_loss_vectorized_speed": (1, "assert callable(svm_loss_vectorized)",
-                                  'grading.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized", seed=15)'),
+                                  'hidden.check_vectorized(svm_loss_vectorized, "svm_loss_vectorized", seed=15)'),
     "sample_batch_check": (1, '''\
 Xb, yb = sample_batch(np.eye(4), np.arange(4), 3, np.random.default_rng(0))
-assert Xb.shape == (3, 4) and yb.shape == (3,)''', 'grading.check_function(sample_batch, "sample_batch", seed=16)'),
+assert Xb.shape == (3, 4) and yb.shape == (3,)''', 'hidden.check_function(sample_batch, "sample_batch", seed=16)'),
     "sgd_step_check": (1, '''\
 W1, l1 = sgd_step(svm_loss_vectorized, np.zeros((3, 2)), np.ones((4, 3)), np.array([0, 1, 0, 1]), 0.1, 0.0)
-assert np.isclose(l1, 1.0)''', 'grading.check_function(sgd_step, "sgd_step", seed=17)'),
+assert np.isclose(l1, 1.0)''', 'hidden.check_function(sgd_step, "sgd_step", seed=17)'),
     "predict_check": (1, "assert np.all(predict(np.eye(2), np.eye(2)) == np.array([0, 1]))",
-                      'grading.check_function(predict, "predict", seed=18)'),
+                      'hidden.check_function(predict, "predict", seed=18)'),
 }
 
 
@@ -125,12 +125,14 @@ def build_source_notebook():
     v4 = nbformat.v4
     cells = [v4.new_markdown_cell("# Multiclass SVM (attack-suite edition)\nWrite each function, then run its tests.",
                                   metadata=_meta("intro", locked=True)),
-             v4.new_code_cell("import numpy as np\nfrom linclass import grading", metadata=_meta("setup", locked=True))]
+             v4.new_code_cell("import numpy as np\nfrom linclass import checks", metadata=_meta("setup", locked=True))]
     order = ["svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict"]
     for fn in order:
         cells.append(v4.new_code_cell(SOLUTIONS[fn], metadata=_meta(fn, solution=True)))
         for gid, (points, visible, hidden) in TESTS.items():
             if gid.rsplit("_", 1)[0] == fn:
+                if "hidden." in hidden:
+                    hidden = "from autograder import hidden\n" + hidden
                 source = f"{visible}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS"
                 cells.append(v4.new_code_cell(source, metadata=_meta(gid, grade=True, locked=True, points=points)))
     nb = v4.new_notebook(cells=cells)

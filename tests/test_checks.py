@@ -1,0 +1,82 @@
+"""linclass.checks, the visible checks of the student kit: stored numbers, agreement, vectorization."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linclass import checks
+from linclass.reference import losses
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_stored_numbers_are_current():
+    # The file is generated from the answer key; a stale file fails here, not in a student's notebook.
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "make_expected.py"), "--check"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_example_inputs_are_fixed_and_small():
+    W, X, y, reg = checks.example_inputs(1)
+    W2, X2, y2, reg2 = checks.example_inputs(1)
+    assert W.shape == (5, 4) and X.shape == (7, 5) and y.shape == (7,) and y.dtype == np.int64
+    assert np.array_equal(W, W2) and np.array_equal(X, X2) and reg == reg2 == 0.5
+    with pytest.raises(ValueError, match="case must be"):
+        checks.example_inputs(3)
+
+
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+def test_reference_passes_and_bugs_fail(loss):
+    ref = getattr(losses, f"{loss}_loss_vectorized")
+    checks.check_expected(ref, loss)
+
+    def no_reg_grad(W, X, y, reg):
+        value, dW = ref(W, X, y, reg)
+        return value, dW - 2 * reg * W
+
+    checks.check_expected(no_reg_grad, loss, part="loss")  # the loss is still right
+    with pytest.raises(AssertionError, match="differs from the stored gradient"):
+        checks.check_expected(no_reg_grad, loss, part="grad")
+
+    def doubled(W, X, y, reg):
+        value, dW = ref(W, X, y, reg)
+        return 2 * value, dW
+
+    with pytest.raises(AssertionError, match="expected"):
+        checks.check_expected(doubled, loss, part="loss")
+
+
+def test_agreement_of_naive_and_vectorized():
+    assert "agree" in checks.check_agree(losses.svm_loss_naive, losses.svm_loss_vectorized)
+
+    def off(W, X, y, reg):
+        value, dW = losses.svm_loss_vectorized(W, X, y, reg)
+        return value + 1e-3, dW
+
+    with pytest.raises(AssertionError, match="losses differ"):
+        checks.check_agree(losses.svm_loss_naive, off)
+
+
+def test_vectorization_report_tells_a_loop_from_array_code():
+    ok, message = checks.vectorization_report(losses.svm_loss_vectorized)
+    assert ok and "is vectorized" in message
+
+    def svm_loop(W, X, y, reg):  # written here: code in linclass's folder counts as library
+        total = 0.0
+        for i in range(X.shape[0]):
+            total += float(X[i] @ W[:, 0])
+        return total, np.zeros_like(W)
+
+    ok, message = checks.vectorization_report(svm_loop)
+    assert not ok and "once per example" in message
+
+
+def test_quiet_silences_numpy_warnings(recwarn):
+    with checks.quiet():
+        np.log(np.zeros(1))
+    assert len(recwarn) == 0
