@@ -4,6 +4,7 @@
     python3 tasks.py build     # set up, then build the course end to end and grade the samples
     python3 tasks.py test      # set up, then run the whole test suite
     python3 tasks.py bench     # set up, then run every speed benchmark side by side
+    python3 tasks.py release   # set up, then build the student release: dist/student/ and dist/student.zip
     python3 tasks.py samples   # set up, then regenerate autograder/samples/submitted/
     python3 tasks.py setup     # only create .venv and install linclass with its extras
 
@@ -26,7 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BUILD = ROOT / "build"
-EXTRAS = {"build": "test,scale", "test": "test,scale", "bench": "test,scale,bench", "setup": "test,scale"}
+DIST = ROOT / "dist"
+EXTRAS = {"build": "test,scale", "test": "test,scale", "bench": "test,scale,bench", "setup": "test,scale",
+          "release": "test,scale"}
 
 
 def say(msg: str) -> None:
@@ -101,6 +104,12 @@ def cmd_samples(args) -> int:
                            cwd=ROOT, env=data_env())
 
 
+def cmd_release(args) -> int:
+    python = setup(EXTRAS["release"])
+    return subprocess.call([str(python), str(ROOT / "tools" / "release.py"), "--out", args.out or str(DIST)],
+                           cwd=ROOT, env=data_env())
+
+
 def cmd_setup(args) -> int:
     setup(EXTRAS["setup"])
     say(f"ready: activate with `source {VENV.relative_to(ROOT)}/bin/activate`")
@@ -108,7 +117,7 @@ def cmd_setup(args) -> int:
 
 
 def cmd_clean(args) -> int:
-    for path in (BUILD, VENV if args.venv else None):
+    for path in (BUILD, DIST, VENV if args.venv else None):
         if path and path.exists():
             say(f"removing {path.relative_to(ROOT)}/")
             shutil.rmtree(path)
@@ -132,9 +141,13 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("samples", help="set up, then regenerate the sample submissions (tools/make_samples.py)")
     p.set_defaults(func=cmd_samples)
+    p = sub.add_parser("release", help="set up, then build the student release (README, notebooks, wheel) "
+                       "in dist/student/ and dist/student.zip")
+    p.add_argument("--out", help="output folder (default: dist/)")
+    p.set_defaults(func=cmd_release)
     p = sub.add_parser("setup", help="only create .venv and install linclass")
     p.set_defaults(func=cmd_setup)
-    p = sub.add_parser("clean", help="remove build/ (and .venv/ with --venv)")
+    p = sub.add_parser("clean", help="remove build/ and dist/ (and .venv/ with --venv)")
     p.add_argument("--venv", action="store_true")
     p.set_defaults(func=cmd_clean)
     # argparse's REMAINDER drops a leading option such as `bench --quick` or `test -k x`:
