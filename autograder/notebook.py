@@ -151,26 +151,19 @@ class Rebuilt:
         return nb
 
 
-def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
-    """Rebuild the notebook to grade.
-
-    student_nb, source_nb, release_nb: NotebookNode (release_nb may be None; it supplies
-    the stub for a missing answer and tells an untouched answer from a written one).
-    """
-    release_cells = {}
-    if release_nb is not None:
-        for cell in release_nb.cells:
-            gid = nbgrader_meta(cell).get("grade_id")
-            if gid:
-                release_cells[gid] = cell
-    source_by_id = {}
-    for cell in source_nb.cells:
+def _by_grade_id(nb) -> dict:
+    """grade_id -> cell, for the cells of nb that have one (the first of duplicates)."""
+    out = {}
+    for cell in nb.cells if nb is not None else []:
         gid = nbgrader_meta(cell).get("grade_id")
-        if gid:
-            source_by_id[gid] = cell
+        if gid and gid not in out:
+            out[gid] = cell
+    return out
 
-    flags, notes = [], []
-    student_by_id: dict[str, object] = {}
+
+def _student_cells(student_nb, source_by_id, release_cells, source_nb, flags, notes) -> dict:
+    """The student's cells that belong to the assignment, by grade_id; notes what else is there."""
+    chosen: dict[str, object] = {}
     counts: dict[str, int] = {}
     test_texts = {_digest(c.source): gid for gid, c in release_cells.items()
                   if cell_kind(c) == "test" and c.source.strip()}
@@ -195,61 +188,82 @@ def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
             else:
                 notes.append(f"cell {gid!r} is not part of the assignment and was not run")
             continue
-        if counts[gid] > 1:
-            continue
-        student_by_id[gid] = cell
+        if counts[gid] == 1:
+            chosen[gid] = cell
     for gid, n in counts.items():
         if n > 1 and gid in source_by_id:
             flags.append(f"graded cell {gid!r} appears {n} times; only the first copy was used")
     if extra_cells:
         notes.append(f"{extra_cells} code cell(s) you added were not run; only the answer cells are graded")
+    return chosen
+
+
+def _fresh_copy(cell):
+    new = nbformat.from_dict(json.loads(json.dumps(cell)))
+    if new.cell_type == "code":
+        new.outputs, new.execution_count = [], None
+    return new
+
+
+def _answer_cell(cell, gid, theirs, stub, flags, notes):
+    """The source's answer cell holding the student's text; returns (cell, text, answered)."""
+    if theirs is not None and theirs.get("cell_type") != cell.get("cell_type"):
+        flags.append(f"answer cell {gid!r} was changed from {cell.cell_type} to "
+                     f"{theirs.cell_type}; its text was still used")
+    if theirs is None:
+        notes.append(f"answer cell {gid!r} is missing; it was graded as unanswered")
+    new = _fresh_copy(cell)
+    if theirs is not None:
+        text = theirs.source
+    elif stub is not None:
+        text = stub.source
+    else:
+        text = "raise NotImplementedError('this answer cell is missing')" if cell.cell_type == "code" else ""
+    new.source = text
+    answered = theirs is not None and (stub is None or _digest(text) != _digest(stub.source))
+    return new, text, answered
+
+
+def _check_test_cell(cell, gid, theirs, original, flags, notes) -> None:
+    """Note what the student did to a test cell; the source's own test runs whatever it was."""
+    if theirs is None:
+        notes.append(f"test cell {gid!r} was deleted; the original test was run")
+        return
+    if theirs.get("cell_type") != cell.get("cell_type"):
+        flags.append(f"test cell {gid!r} was retyped to {theirs.cell_type}; the original was run")
+    elif (_digest(theirs.source) not in (_digest(original.source), _digest(cell.source))
+          and not _checksum_intact(theirs)):
+        flags.append(f"test cell {gid!r} was edited; the original test was run")
+    their_points = nbgrader_meta(theirs).get("points")
+    if their_points != nbgrader_meta(cell).get("points"):
+        flags.append(f"test cell {gid!r} claims {their_points} points instead of "
+                     f"{nbgrader_meta(cell).get('points')}; the original was used")
+
+
+def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
+    """Rebuild the notebook to grade.
+
+    student_nb, source_nb, release_nb: NotebookNode (release_nb may be None; it supplies
+    the stub for a missing answer and tells an untouched answer from a written one).
+    """
+    release_cells = _by_grade_id(release_nb)
+    source_by_id = _by_grade_id(source_nb)
+    flags: list[str] = []
+    notes: list[str] = []
+    theirs_by_id = _student_cells(student_nb, source_by_id, release_cells, source_nb, flags, notes)
 
     cells, answers, answered = [], {}, {}
     for cell in source_nb.cells:
         kind = cell_kind(cell)
         gid = nbgrader_meta(cell).get("grade_id")
         if kind in ("solution", "manual") and gid:
-            theirs = student_by_id.get(gid)
-            stub = release_cells.get(gid)
-            if theirs is not None and theirs.get("cell_type") != cell.get("cell_type"):
-                flags.append(f"answer cell {gid!r} was changed from {cell.cell_type} to "
-                             f"{theirs.cell_type}; its text was still used")
-            if theirs is None:
-                notes.append(f"answer cell {gid!r} is missing; it was graded as unanswered")
-            new = nbformat.from_dict(json.loads(json.dumps(cell)))
-            if cell.cell_type == "code":
-                new.outputs, new.execution_count = [], None
-            if theirs is not None:
-                text = theirs.source
-            elif stub is not None:
-                text = stub.source
-            else:
-                text = ("raise NotImplementedError('this answer cell is missing')"
-                        if cell.cell_type == "code" else "")
-            new.source = text
-            answers[gid] = text
-            answered[gid] = theirs is not None and (stub is None or _digest(text) != _digest(stub.source))
+            new, answers[gid], answered[gid] = _answer_cell(cell, gid, theirs_by_id.get(gid),
+                                                            release_cells.get(gid), flags, notes)
             cells.append(new)
             continue
         if kind == "test" and gid:
-            theirs = student_by_id.get(gid)
-            if theirs is None:
-                notes.append(f"test cell {gid!r} was deleted; the original test was run")
-            else:
-                original = release_cells.get(gid, cell)
-                if theirs.get("cell_type") != cell.get("cell_type"):
-                    flags.append(f"test cell {gid!r} was retyped to {theirs.cell_type}; the original was run")
-                elif (_digest(theirs.source) not in (_digest(original.source), _digest(cell.source))
-                      and not _checksum_intact(theirs)):
-                    flags.append(f"test cell {gid!r} was edited; the original test was run")
-                their_points = nbgrader_meta(theirs).get("points")
-                if their_points != nbgrader_meta(cell).get("points"):
-                    flags.append(f"test cell {gid!r} claims {their_points} points instead of "
-                                 f"{nbgrader_meta(cell).get('points')}; the original was used")
-        new = nbformat.from_dict(json.loads(json.dumps(cell)))
-        if new.cell_type == "code":
-            new.outputs, new.execution_count = [], None
-        cells.append(new)
+            _check_test_cell(cell, gid, theirs_by_id.get(gid), release_cells.get(gid, cell), flags, notes)
+        cells.append(_fresh_copy(cell))
     out = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(source_nb.metadata)))
     return Rebuilt(out, answers, answered, flags, notes)
 
