@@ -183,3 +183,26 @@ def test_bad_arguments_named():
     model.train(X, y, num_iters=1)
     with pytest.raises(ValueError, match="bias column"):
         model.predict(X[:, :-1])
+
+
+def svm_loss_in_float64(W, X, y, reg):
+    """A custom loss that returns float64 whatever the dtype of W and X."""
+    loss, dW = svm_loss_vectorized(W, X, y, reg)
+    return float(loss), dW.astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make", [LinearSVM, lambda: LinearClassifier(svm_loss_in_float64)],
+                         ids=["LinearSVM", "custom-float64-loss"])
+def test_plain_loop_and_careful_loop_take_the_same_steps(make, dtype):
+    # train() runs its plain CS231n loop unless an option needs the careful one; an option
+    # that leaves the steps alone (a progress bar) must not change W by a bit, also for a
+    # custom loss that returns float64 gradients for a float32 W.
+    X, y = blobs(dtype=dtype)
+    plain, careful = make(), make()
+    h_plain = plain.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=40, batch_size=32, seed=7)
+    h_careful = careful.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=40, batch_size=32, seed=7,
+                              progress=True)
+    assert h_plain == h_careful
+    np.testing.assert_array_equal(plain.W, careful.W)
+    assert plain.W.dtype == careful.W.dtype == dtype

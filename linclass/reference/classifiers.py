@@ -16,6 +16,7 @@ import math
 import numbers
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,6 +85,54 @@ def _check_y(y, N, name="y"):
     return y
 
 
+class _TrainOptions(NamedTuple):
+    """The arguments of LinearClassifier.train after checking (see its docstring)."""
+
+    learning_rate: float
+    reg: float
+    num_iters: int
+    batch_size: int
+    lr_decay: float
+    decay_every: int
+    max_norm: float | None
+    momentum: float
+    sampling: str
+    verbose: bool
+    progress: bool
+
+    @property
+    def plain(self):
+        """True when train()'s plain CS231n loop is enough: no option beyond it is used."""
+        return (self.sampling == "replacement" and self.momentum == 0 and self.lr_decay == 1
+                and self.max_norm is None and not self.progress)
+
+
+def _check_train_args(N, learning_rate, reg, num_iters, batch_size, lr_decay, decay_every, max_norm,
+                      momentum, sampling, verbose, progress):
+    """Check train()'s arguments for N training rows; returns them as a _TrainOptions."""
+    learning_rate = _real(learning_rate, "learning_rate", 0.0, strictly=True)
+    reg = _real(reg, "reg", 0.0)
+    num_iters = _positive_int(num_iters, "num_iters")
+    batch_size = _positive_int(batch_size, "batch_size")
+    lr_decay = _real(lr_decay, "lr_decay", 0.0, strictly=True)
+    if lr_decay > 1:
+        raise ValueError(f"lr_decay must be in (0, 1] (1 means no decay), got {lr_decay}")
+    if decay_every is None:
+        decay_every = max(1, N // batch_size)
+    decay_every = _positive_int(decay_every, "decay_every")
+    if max_norm is not None:
+        max_norm = _real(max_norm, "max_norm", 0.0, strictly=True)
+    momentum = _real(momentum, "momentum", 0.0)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(f"sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
+    if sampling == "epoch" and batch_size > N:
+        raise ValueError(f"batch_size ({batch_size}) must be <= N ({N}) with sampling='epoch'")
+    return _TrainOptions(learning_rate, reg, num_iters, batch_size, lr_decay, decay_every, max_norm,
+                         momentum, sampling, verbose, progress)
+
+
 class LinearClassifier:
     """A linear classifier s = X @ W trained by minibatch SGD on a loss function.
 
@@ -149,31 +198,45 @@ class LinearClassifier:
 
         W is initialized to 0.001 * randn(D, C) when it is None or has the wrong shape;
         otherwise training continues from the current W.
+
+        The loop below is the plain CS231n one. When any option beyond it is used (epoch
+        sampling, momentum, decay, max-norm, a progress bar), `_train_with_options` runs
+        instead: the same steps, with those options and the fast kernel.
         """
         X = _check_X(X)
-        N, D = X.shape
-        y = _check_y(y, N)
-        learning_rate = _real(learning_rate, "learning_rate", 0.0, strictly=True)
-        reg = _real(reg, "reg", 0.0)
-        num_iters = _positive_int(num_iters, "num_iters")
-        batch_size = _positive_int(batch_size, "batch_size")
-        lr_decay = _real(lr_decay, "lr_decay", 0.0, strictly=True)
-        if lr_decay > 1:
-            raise ValueError(f"lr_decay must be in (0, 1] (1 means no decay), got {lr_decay}")
-        if decay_every is None:
-            decay_every = max(1, N // batch_size)
-        decay_every = _positive_int(decay_every, "decay_every")
-        if max_norm is not None:
-            max_norm = _real(max_norm, "max_norm", 0.0, strictly=True)
-        momentum = _real(momentum, "momentum", 0.0)
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if sampling not in SAMPLING_MODES:
-            raise ValueError(f"sampling must be one of {SAMPLING_MODES}, got {sampling!r}")
-        if sampling == "epoch" and batch_size > N:
-            raise ValueError(f"batch_size ({batch_size}) must be <= N ({N}) with sampling='epoch'")
-
+        y = _check_y(y, X.shape[0])
+        opts = _check_train_args(X.shape[0], learning_rate, reg, num_iters, batch_size, lr_decay,
+                                 decay_every, max_norm, momentum, sampling, verbose, progress)
         rng = np.random.default_rng(seed)
+        self._init_W(X, y, rng)
+        if not opts.plain:
+            return self._train_with_options(X, y, rng, opts)
+
+        N = X.shape[0]
+        # The step size in W's dtype, as in the careful loop: whichever loop runs, W comes
+        # out the same to the last bit (a progress bar must not change the result).
+        learning_rate = self.W.dtype.type(opts.learning_rate)
+        loss_history = []
+        # One BLAS thread: a step's products are small, and on a busy machine a 2-thread
+        # BLAS waiting for a descheduled partner made 1500 steps 20x slower (measured).
+        with single_threaded_blas():
+            for it in range(opts.num_iters):
+                idx = rng.choice(N, opts.batch_size, replace=True)  # a random minibatch
+                X_batch, y_batch = X[idx], y[idx]
+                loss, dW = self.loss(X_batch, y_batch, opts.reg)
+                self.W -= learning_rate * dW
+                loss_history.append(float(loss))
+                if verbose and it % 100 == 0:
+                    print(f"iteration {it} / {opts.num_iters}: loss {float(loss):f}")
+        return loss_history
+
+    def _init_W(self, X, y, rng):
+        """Make W small and random (0.001 * randn(D, C)) unless it already fits X and y.
+
+        X: array of shape (N, D), float; y: int array of shape (N,); rng: np.random.Generator.
+        Sets self.W to an array of shape (D, C) in X's dtype.
+        """
+        D = X.shape[1]
         num_classes = int(y.max()) + 1
         if self.W is None or self.W.shape[0] != D or self.W.shape[1] < num_classes:
             self.W = (0.001 * rng.standard_normal((D, num_classes))).astype(X.dtype)
@@ -182,102 +245,52 @@ class LinearClassifier:
         if y.max() >= self.W.shape[1]:
             raise ValueError(f"y holds label {y.max()} but W has only {self.W.shape[1]} classes")
 
-        batches = self._batches(X, y, batch_size, sampling, rng)
-        # With sampling="epoch" the built-in losses skip the per-step input checks (the
-        # data was checked once above) and use the compiled kernel of linclass.reference.fast, which
-        # reads each batch's rows straight from X: no batch is copied out.
-        kind = self._fast_kind() if sampling == "epoch" else None
-        block_loss = None
+    def _train_with_options(self, X, y, rng, opts):
+        """train() with its options and the fast kernel: the careful version of its loop.
+
+        X: array of shape (N, D), float, checked; y: int array of shape (N,), checked.
+        rng: the np.random.Generator that made W; it draws the batches.
+        opts: _TrainOptions, train()'s arguments after checking.
+        Returns the loss history, a list of opts.num_iters floats.
+
+        Each step does what a step of the plain loop does, and then:
+        - momentum, learning-rate decay and max-norm projection when asked for;
+        - with sampling="epoch", LinearSVM and Softmax take their loss from the compiled
+          kernel of linclass.reference.fast (see `_kernel_losses`): it reads the batch's rows
+          straight from X, so no batch is copied out, and the step is taken in place on
+          reused buffers, so a step allocates nothing of W's size.
+        """
+        kind = self._fast_kind() if opts.sampling == "epoch" else None
         if kind is not None:
-            from linclass.reference.fast import _batch_loss, default_workers
-            workers = min(default_workers(), batch_size)
-            y64 = y.astype(np.int64, copy=False)
-
-            scratch = np.empty((workers, self.W.shape[1], D), dtype=self.W.dtype)  # reused every step
-
-            def block_loss(Wt, rows):
-                return _batch_loss(kind, Wt, X, y64, rows, 1.0, workers, scratch)
-        elif sampling == "epoch":
-            batches = ((X[rows], y[rows]) for rows in batches)  # a custom loss_fn takes arrays
-        steps = range(num_iters)
-        if progress:
+            # The kernel works on Wt = W.T (C, D): both products of a step then read the
+            # batch row by row, which suits a row-major X.
+            target = np.ascontiguousarray(self.W.T)
+            rows = _batches(X, y, opts.batch_size, "epoch", rng)
+            losses = _kernel_losses(kind, X, y, target, opts.reg, opts.batch_size, rows)
+        else:
+            target = self.W
+            losses = self._checked_losses(X, y, opts, rng)
+        steps = range(opts.num_iters)
+        if opts.progress:
             from tqdm.auto import tqdm
             steps = tqdm(steps, desc=f"training {type(self).__name__}", unit="step")
-        # The fast loss works on Wt = W.T (C, D): both products of a step then read the
-        # batch row by row, which suits a row-major X. The checked loss works on W.
-        Wt = np.ascontiguousarray(self.W.T) if block_loss is not None else None
-        # One BLAS thread: a step's products are small, and on a busy machine a 2-thread
-        # BLAS waiting for a descheduled partner made 1500 steps 20x slower (measured).
-        with single_threaded_blas():
-            history = self._sgd_loop(steps, batches, block_loss, Wt, reg, learning_rate, lr_decay,
-                                     decay_every, max_norm, momentum, verbose, num_iters)
-        if Wt is not None:
-            self.W = np.ascontiguousarray(Wt.T)
+        with single_threaded_blas():  # one BLAS thread, as in train()
+            history = _sgd_steps(target, losses, steps, opts, owns_grad=kind is not None,
+                                 norm_axis=1 if kind is not None else 0)
+        if kind is not None:
+            self.W = np.ascontiguousarray(target.T)
         return history
 
-    def _sgd_loop(self, steps, batches, block_loss, Wt, reg, learning_rate, lr_decay, decay_every,
-                  max_norm, momentum, verbose, num_iters):
-        if max_norm is not None:
-            from linclass.reference.regularizers import max_norm_project
-        dtype = self.W.dtype.type
-        lr = learning_rate
-        velocity = None
-        history = []
-        # The fast path updates Wt in place through one reused buffer: a step then
-        # allocates nothing of W's size (each fresh 250 kB array costs page faults).
-        tmp = np.empty_like(Wt) if block_loss is not None else None
-        for it in steps:
-            if block_loss is not None:
-                rows = next(batches)
-                data_loss, grad = block_loss(Wt, rows)
-                B = rows.shape[0]
-                loss = data_loss / B + reg * float(np.vdot(Wt, Wt))
-                grad *= dtype(1.0 / B)
-                np.multiply(Wt, dtype(2.0 * reg), out=tmp)
-                grad += tmp
-                target = Wt
-            else:
-                X_batch, y_batch = next(batches)
-                loss, grad = self.loss(X_batch, y_batch, reg)
-                target = self.W
-            if block_loss is not None:  # the fast path owns grad: scale it in place
-                grad *= dtype(lr)
-                scaled = grad
-            else:  # a custom loss_fn may keep the array it returned
-                scaled = dtype(lr) * grad
-            if momentum:
-                velocity = np.zeros_like(target) if velocity is None else velocity
-                velocity *= dtype(momentum)
-                velocity -= scaled
-                target += velocity
-            else:
-                target -= scaled
-            if max_norm is not None:
-                target[...] = max_norm_project(target, max_norm, axis=1 if target is Wt else 0)
-            history.append(float(loss))
-            if verbose and it % 100 == 0:
-                print(f"iteration {it} / {num_iters}: loss {float(loss):f}")
-            if (it + 1) % decay_every == 0:
-                lr *= lr_decay
-        return history
+    def _checked_losses(self, X, y, opts, rng):
+        """Endless generator of (loss, dW) from self.loss on the batches of opts.sampling.
 
-    @staticmethod
-    def _batches(X, y, batch_size, sampling, rng):
-        """Endless generator of batches for the chosen sampling.
-
-        "replacement" yields (X_batch (B, D), y_batch (B,)), fresh arrays each step.
-        "epoch" yields rows, an int64 array of shape (B,): the batch is X[rows], y[rows].
-        The fast loss reads those rows straight from X, so no batch is ever copied out.
+        dW is whatever the loss returned: a custom loss_fn may keep that array, so the
+        caller must not change it.
         """
-        N = X.shape[0]
-        if sampling == "replacement":
-            while True:
-                idx = rng.choice(N, batch_size, replace=True)
-                yield X[idx], y[idx]
-        while True:
-            order = rng.permutation(N)  # one shuffle per epoch
-            for s in range(0, N - batch_size + 1, batch_size):
-                yield order[s:s + batch_size]
+        for batch in _batches(X, y, opts.batch_size, opts.sampling, rng):
+            if opts.sampling == "epoch":  # rows: a loss takes arrays
+                batch = X[batch], y[batch]
+            yield self.loss(*batch, opts.reg)
 
     # -- using the model ---------------------------------------------------------------
     def _trained_W(self):
@@ -345,6 +358,96 @@ class LinearClassifier:
         model = known[class_name]()
         model.W = W
         return model
+
+
+# -- the careful trainer's pieces ------------------------------------------------------
+def _batches(X, y, batch_size, sampling, rng):
+    """Endless generator of batches for the chosen sampling.
+
+    "replacement" yields (X_batch (B, D), y_batch (B,)), fresh arrays each step.
+    "epoch" yields rows, an int64 array of shape (B,): the batch is X[rows], y[rows].
+    The fast loss reads those rows straight from X, so no batch is ever copied out.
+    """
+    N = X.shape[0]
+    if sampling == "replacement":
+        while True:
+            idx = rng.choice(N, batch_size, replace=True)
+            yield X[idx], y[idx]
+    while True:
+        order = rng.permutation(N)  # one shuffle per epoch
+        for s in range(0, N - batch_size + 1, batch_size):
+            yield order[s:s + batch_size]
+
+
+def _kernel_losses(kind, X, y, Wt, reg, batch_size, rows_of_batches):
+    """Endless generator of (loss, dWt) from the compiled kernel of linclass.reference.fast.
+
+    kind: "svm" or "softmax". X: array of shape (N, D), float; y: int array of shape (N,).
+    Wt: array of shape (C, D), W.T, which the caller updates in place between steps.
+    reg: float >= 0. batch_size: int, rows per batch.
+    rows_of_batches: iterator of int64 arrays of shape (B,), the rows of each batch.
+    Yields loss, a float (mean data loss + reg * sum(Wt**2)), and dWt, its gradient: an
+    array of shape (C, D) in Wt's dtype, one buffer reused at every step (valid until the
+    next one; the caller may scale it in place).
+
+    No input checks: train() checked X and y once. Nothing of W's size is allocated per
+    step (each fresh 250 kB array costs page faults).
+    """
+    from linclass.reference.fast import _batch_loss, default_workers
+
+    dtype = Wt.dtype.type
+    workers = min(default_workers(), batch_size)
+    y64 = y.astype(np.int64, copy=False)
+    scratch = np.empty((workers,) + Wt.shape, dtype=Wt.dtype)  # the kernel sums into these
+    tmp = np.empty_like(Wt)
+    for rows in rows_of_batches:
+        data_loss, grad = _batch_loss(kind, Wt, X, y64, rows, 1.0, workers, scratch)
+        B = rows.shape[0]
+        loss = data_loss / B + reg * float(np.vdot(Wt, Wt))
+        grad *= dtype(1.0 / B)
+        np.multiply(Wt, dtype(2.0 * reg), out=tmp)
+        grad += tmp
+        yield loss, grad
+
+
+def _sgd_steps(W, losses, steps, opts, owns_grad, norm_axis):
+    """The SGD steps of _train_with_options: update W in place, one batch per step.
+
+    W: float array, the parameters: (D, C), or W.T of shape (C, D) for the kernel.
+    losses: iterator of (loss, dW), the loss and its gradient (W's shape) at the current W.
+    steps: iterable of the step numbers 0, 1, ... (a range, or a progress bar around one).
+    opts: _TrainOptions. owns_grad: bool, dW is a buffer that may be scaled in place.
+    norm_axis: int, the axis of W that max-norm sums over (0 for (D, C), 1 for (C, D)).
+    Returns the loss history, a list of floats.
+    """
+    if opts.max_norm is not None:
+        from linclass.reference.regularizers import max_norm_project
+    dtype = W.dtype.type
+    lr = opts.learning_rate
+    velocity = None
+    history = []
+    for it in steps:
+        loss, grad = next(losses)
+        if owns_grad:  # the kernel's buffer: scale it in place
+            grad *= dtype(lr)
+            scaled = grad
+        else:  # a custom loss_fn may keep the array it returned
+            scaled = dtype(lr) * grad
+        if opts.momentum:
+            velocity = np.zeros_like(W) if velocity is None else velocity
+            velocity *= dtype(opts.momentum)
+            velocity -= scaled
+            W += velocity
+        else:
+            W -= scaled
+        if opts.max_norm is not None:
+            W[...] = max_norm_project(W, opts.max_norm, axis=norm_axis)
+        history.append(float(loss))
+        if opts.verbose and it % 100 == 0:
+            print(f"iteration {it} / {opts.num_iters}: loss {float(loss):f}")
+        if (it + 1) % opts.decay_every == 0:
+            lr *= opts.lr_decay
+    return history
 
 
 def _all_subclasses(cls):
