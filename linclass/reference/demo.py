@@ -363,15 +363,27 @@ class LinearClassifierDemo:
     """
 
     def __init__(self, extent=1.0, seed=0, interval=0.05):
-        import ipywidgets as widgets
-        from ipyevents import Event
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         if not extent > 0:
             raise ValueError(f"extent must be > 0, got {extent}")
         if not interval > 0:
             raise ValueError(f"interval must be > 0 seconds, got {interval}")
+        self._init_state(extent, seed, interval)
+        self._make_controls()
+        self._make_param_grid()
+        self._make_point_editor()
+        self._make_outputs()
+        self._make_figures()
+        self._connect_controls()
+        self._connect_mouse()
+        self.widget = self._layout()
+        self._refresh_point_menu(0)
+        self.refresh(record=True)
+
+    # ----- building the demo ----------------------------------------------------------------
+    # Each builder imports ipywidgets (or ipyevents, matplotlib) itself: importing this module
+    # for its math needs none of them.
+    def _init_state(self, extent, seed, interval):
+        """The numbers behind the picture: settings, points, parameters, loss curve, run state."""
         self.extent = float(extent)
         self.interval = float(interval)
         self.rng = np.random.default_rng(seed)
@@ -380,11 +392,16 @@ class LinearClassifierDemo:
         self.history = []
         self.steps = 0
         self.running = False
-        self._task = None
-        self._syncing = False
+        self._task = None  # the asyncio task of repeated updates (see start)
+        self._syncing = False  # True while the demo writes into its own widgets (see _quiet)
+        self._dragging = None  # the index of the point the mouse is dragging
         self.last_frame_seconds = 0.0
 
-        # Controls. Log-scale sliders because useful values span several powers of ten.
+    def _make_controls(self):
+        """The loss menu, the sliders, the buttons and the check boxes above the picture."""
+        import ipywidgets as widgets
+
+        # Log-scale sliders because useful values span several powers of ten.
         self.loss_menu = widgets.Dropdown(
             options=[(LOSS_LABELS[k], k) for k in LOSS_KINDS], value="ww", description="loss",
             layout=widgets.Layout(width="330px"))
@@ -406,10 +423,18 @@ class LinearClassifierDemo:
         self.batch_slider = widgets.IntSlider(value=3, min=1, max=len(self.y), description="batch size",
                                               style={"description_width": "70px"})
         self.margins_box = widgets.Checkbox(value=False, description="show margins", indent=False)
+        # CSS classes the browser test finds the buttons by.
         self.step_button.add_class("linclass-step")
         self.start_button.add_class("linclass-start")
 
-        # The parameters, shown as the lecture's 3 x 2 matrix plus bias: one row per class.
+    def _make_param_grid(self):
+        """The parameters as the lecture's 3 x 2 matrix plus bias: one row per class.
+
+        Sets value_boxes and grad_labels, dicts keyed by (name, k) with name "w0", "w1" or
+        "b" and k the class: an editable number and the gradient shown under it.
+        """
+        import ipywidgets as widgets
+
         self.value_boxes = {}
         self.grad_labels = {}
         cells = [widgets.HTML("<b>class</b>"), widgets.HTML("<b>weight on x0</b>"),
@@ -420,19 +445,22 @@ class LinearClassifierDemo:
             for name in ("w0", "w1", "b"):
                 box = widgets.FloatText(step=0.1, layout=widgets.Layout(width="90px"))
                 grad = widgets.HTML()
-                box.observe(self._on_param_edit, names="value")
                 self.value_boxes[(name, k)] = box
                 self.grad_labels[(name, k)] = grad
                 cells.append(widgets.VBox([box, grad]))
         self.param_grid = widgets.GridBox(
             cells, layout=widgets.Layout(grid_template_columns="80px 100px 100px 100px"))
 
-        # Point editor: pick a point, move it with the sliders, change its class, add or remove.
+    def _make_point_editor(self):
+        """Pick a point, move it with the sliders, change its class, add or remove points."""
+        import ipywidgets as widgets
+
+        e = self.extent
         self.point_menu = widgets.Dropdown(description="point", layout=widgets.Layout(width="150px"),
                                            style={"description_width": "40px"})
-        self.x_slider = widgets.FloatSlider(min=-extent, max=extent, step=0.01, description="x0",
+        self.x_slider = widgets.FloatSlider(min=-e, max=e, step=0.01, description="x0",
                                             style={"description_width": "25px"})
-        self.y_slider = widgets.FloatSlider(min=-extent, max=extent, step=0.01, description="x1",
+        self.y_slider = widgets.FloatSlider(min=-e, max=e, step=0.01, description="x1",
                                             style={"description_width": "25px"})
         self.class_menu = widgets.Dropdown(options=[("class 0 (red)", 0), ("class 1 (green)", 1),
                                                     ("class 2 (blue)", 2)],
@@ -442,8 +470,12 @@ class LinearClassifierDemo:
         self.new_class_buttons = widgets.ToggleButtons(
             options=[("red", 0), ("green", 1), ("blue", 2)], value=0,
             description="a click adds", style={"button_width": "55px", "description_width": "80px"})
-        self._dragging = None
 
+    def _make_outputs(self):
+        """The widgets that only show things: the two pictures, the loss, the table, the status."""
+        import ipywidgets as widgets
+
+        # The CSS classes are how the browser test finds these.
         self.plane_image = widgets.Image(format="jpeg")
         self.plane_image.add_class("linclass-plane")
         self.curve_image = widgets.Image(format="jpeg")
@@ -453,6 +485,11 @@ class LinearClassifierDemo:
         self.table_html.add_class("linclass-table")
         self.status = widgets.HTML()
 
+    def _make_figures(self):
+        """The matplotlib figures of the plane and of the loss curve, with their artists."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         # The figures are drawn off screen and sent as images, so the demo needs no
         # interactive matplotlib backend and shows the same in JupyterLab, Notebook and tests.
         self.fig = Figure(figsize=(4.2, 4.2), dpi=100)
@@ -461,8 +498,13 @@ class LinearClassifierDemo:
         self.curve_fig = Figure(figsize=(4.2, 2.0), dpi=100)
         FigureCanvasAgg(self.curve_fig)
         self.curve_ax = self.curve_fig.add_axes([0.16, 0.22, 0.8, 0.68])
-        self._setup_axes()
+        self._setup_plane_axes()
+        self._setup_curve_axes()
 
+    def _connect_controls(self):
+        """Make every control call its handler (the handlers are under "widget callbacks")."""
+        for box in self.value_boxes.values():
+            box.observe(self._on_param_edit, names="value")
         for control in (self.reg_slider, self.minibatch_box, self.batch_slider, self.margins_box):
             control.observe(self._on_setting, names="value")
         self.loss_menu.observe(self._on_loss_change, names="value")
@@ -476,10 +518,14 @@ class LinearClassifierDemo:
         self.point_menu.observe(self._on_select_point, names="value")
         for control in (self.x_slider, self.y_slider, self.class_menu):
             control.observe(self._on_point_edit, names="value")
-        # Mouse editing on the picture, as in the original: press on a point and drag it, or
-        # press on an empty spot to add a point there. Moves are throttled to one per 40 ms;
-        # presses and releases are never dropped. prevent_default_action stops the browser's
-        # own image drag-and-drop.
+
+    def _connect_mouse(self):
+        """Mouse editing on the picture, as in the original: press on a point and drag it, or
+        press on an empty spot to add a point there."""
+        from ipyevents import Event
+
+        # Moves are throttled to one per 40 ms; presses and releases are never dropped.
+        # prevent_default_action stops the browser's own image drag-and-drop.
         self.press_events = Event(source=self.plane_image, prevent_default_action=True,
                                   watched_events=["mousedown", "mouseup", "mouseleave"])
         self.move_events = Event(source=self.plane_image, prevent_default_action=True,
@@ -488,7 +534,11 @@ class LinearClassifierDemo:
         self.press_events.on_dom_event(self._on_mouse)
         self.move_events.on_dom_event(self._on_mouse)
 
-        self.widget = widgets.VBox([
+    def _layout(self):
+        """The whole demo as one widget: controls, picture and parameters, point editor, table."""
+        import ipywidgets as widgets
+
+        return widgets.VBox([
             widgets.HBox([self.loss_menu, self.reg_slider, self.lr_slider]),
             widgets.HBox([self.step_button, self.start_button, self.randomize_params_button,
                           self.randomize_points_button]),
@@ -501,8 +551,6 @@ class LinearClassifierDemo:
             self.table_html,
             self.status,
         ])
-        self._refresh_point_menu(0)
-        self.refresh(record=True)
 
     # ----- what tests and notebooks read -------------------------------------------------
     @property
@@ -823,7 +871,8 @@ class LinearClassifierDemo:
                 f"<tr>{head}</tr>{''.join(rows)}</table>"
                 "<div style='font-size:11px;color:#555'>bold score: the winning class</div>")
 
-    def _setup_axes(self):
+    def _setup_plane_axes(self):
+        """The plane's axes and the artists every frame updates: colours, lines, arrows, points."""
         from matplotlib.patches import FancyArrow
 
         e = self.extent
@@ -858,6 +907,8 @@ class LinearClassifierDemo:
         ax.tick_params(labelsize=8)
         self._plane_background = None
 
+    def _setup_curve_axes(self):
+        """The loss curve's axes and its line."""
         self.curve_line = self.curve_ax.plot([], [], color="k", lw=1.5, animated=True)[0]
         self.curve_ax.set_xlabel("update", fontsize=8, labelpad=1)
         self.curve_ax.set_ylabel("total loss", fontsize=8)
