@@ -40,7 +40,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import answer_key, registry, sandbox, static_scan
+from autograder import answer_key, bugs, registry, sandbox, static_scan
 from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
                                  rebuild, setup_imports)
 from autograder.probe_driver import probe_functions
@@ -290,6 +290,7 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     for gid, err in probe.cell_errors.items():
         notes.append(f"your answer cell {gid!r} raised {err}")
     verdicts = {fn: verify_function(probe.records.get(fn), fn) for fn in functions}
+    _apply_loop_evidence(rebuilt, probe, verdicts)
     machinery = _machinery_findings(rebuilt)
     if machinery:
         # Code that reaches into the interpreter can fool any in-process evidence of
@@ -318,6 +319,27 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         status, reason = Status.GRADED, None
     return SubmissionResult(student, assignment, status, reason, table, in_kernel, flags, mistakes,
                             score, max_score, time.monotonic() - t0, sandboxed, keys, notes)
+
+
+def _apply_loop_evidence(rebuilt, probe, verdicts) -> None:
+    """A loop over the examples read in a vectorized function's code costs its speed points.
+
+    The line count traced in the probe is evidence that code in the same process could fake;
+    the answer cells' text cannot be. A loop is reported whether or not the function is also
+    wrong.
+    """
+    code = "\n\n".join(text for gid, text in rebuilt.answers.items() if _is_code_answer(rebuilt.notebook, gid))
+    for fn, v in verdicts.items():
+        record = probe.records.get(fn)
+        if not registry.get(fn).speed_graded or record is None or not record.defined:
+            continue
+        loops = static_scan.loops_over_examples(code, fn, tuple(c for c in record.own_calls if c != fn))
+        if not loops:
+            continue
+        if v.checks["vectorized"][0]:
+            v.checks["vectorized"] = (False, f"{fn} has {loops[0]}: write it with whole-array numpy operations.")
+        if not any(b.key in (bugs.LOOPS_OVER_EXAMPLES.key, bugs.CALLS_NAIVE.key) for b in v.bugs):
+            v.bugs = (*v.bugs, bugs.LOOPS_OVER_EXAMPLES)
 
 
 def _machinery_findings(rebuilt) -> list[str]:

@@ -97,3 +97,88 @@ def scan(source: str) -> list[str]:
 def _is_machinery_module(name: str) -> bool:
     parts = name.split(".")
     return any(".".join(parts[:i]) in MACHINERY_MODULES for i in range(1, len(parts) + 1)) or name == "sys"
+
+
+# ------------------------------------------------------------------ loops over examples
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _is_example_count(node: ast.AST, examples: set[str], sizes: set[str]) -> bool:
+    """X.shape[0], len(X), y.size, or a name bound to one of them."""
+    if isinstance(node, ast.Name):
+        return node.id in sizes
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+        index = node.slice
+        return _mentions(node.value.value, examples) and isinstance(index, ast.Constant) and index.value == 0
+    if isinstance(node, ast.Attribute) and node.attr == "size":
+        return isinstance(node.value, ast.Name) and node.value.id in examples - {"X"}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+        return bool(node.args) and _mentions(node.args[0], examples)
+    return False
+
+
+def _size_names(fn: ast.FunctionDef, examples: set[str]) -> set[str]:
+    sizes: set[str] = set()
+    for _ in range(2):  # names bound to names bound to the count
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Assign):
+                continue
+            value = node.value
+            for target in node.targets:
+                if isinstance(target, ast.Name) and _is_example_count(value, examples, sizes):
+                    sizes.add(target.id)
+                elif (isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name)
+                      and isinstance(value, ast.Attribute) and value.attr == "shape" and _mentions(value.value, examples)):
+                    sizes.add(target.elts[0].id)  # N, D = X.shape
+    return sizes
+
+
+def _iterates_examples(it: ast.AST, examples: set[str], sizes: set[str]) -> bool:
+    if isinstance(it, ast.Name):
+        return it.id in examples
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name):
+        if it.func.id == "range":
+            return any(_is_example_count(a, examples, sizes) or _mentions(a, sizes) for a in it.args)
+        if it.func.id in ("zip", "enumerate", "reversed", "iter", "list"):
+            return any(_iterates_examples(a, examples, sizes) for a in it.args)
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in ("arange",):
+        return any(_is_example_count(a, examples, sizes) or _mentions(a, sizes) for a in it.args)
+    return False
+
+
+def loops_over_examples(source: str, function_name: str, also: tuple[str, ...] = (),
+                        examples: tuple[str, ...] = ("X", "y")) -> list[str]:
+    """Loops over the examples in a function's code, read without running it.
+
+    source: the answer cells' code; function_name: the function to read; also: other
+    functions of the same code it calls (read too); examples: the argument names whose
+    first axis is the examples. A loop over ``range(N)`` (N bound to ``X.shape[0]`` or
+    ``len(y)``), over ``X``, ``y``, ``zip(X, y)`` or ``enumerate(X)``, or a ``while`` whose
+    test names N, is a finding ("for loop over the examples at line 7"). Loops over the
+    classes or over a constant are not.
+    """
+    try:
+        tree = ast.parse("\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l
+                                   for l in source.splitlines()))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    findings: list[str] = []
+    for name in (function_name, *also):
+        fn = defs.get(name)
+        if fn is None:
+            continue
+        params = {a.arg for a in fn.args.args}
+        names = {e for e in examples if e in params} or set(examples)
+        sizes = _size_names(fn, names)
+        where = "" if name == function_name else f" (in {name}, which it calls)"
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.For, ast.AsyncFor)) and _iterates_examples(node.iter, names, sizes):
+                findings.append(f"a for loop over the examples at line {node.lineno}{where}")
+            elif isinstance(node, ast.comprehension) and _iterates_examples(node.iter, names, sizes):
+                findings.append(f"a comprehension over the examples at line {node.iter.lineno}{where}")
+            elif isinstance(node, ast.While) and (_mentions(node.test, sizes) or _mentions(node.test, names)):
+                findings.append(f"a while loop over the examples at line {node.lineno}{where}")
+    return findings
