@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from autograder.grade import GradeConfig, SubmissionResult, grade_submission
+from autograder.grade import GradeConfig, grade_submission
+from autograder.results import Status, SubmissionResult
 
 
 @dataclass
@@ -37,7 +38,7 @@ def default_workers() -> int:
 
 
 def _crashed(job: Job, err: BaseException) -> SubmissionResult:
-    return SubmissionResult(job.student, job.assignment, "failed",
+    return SubmissionResult(job.student, job.assignment, Status.FAILED,
                             f"grader error: {type(err).__name__}: {str(err)[:300]}", {}, {}, [], [],
                             0.0, 0.0, 0.0, False)
 
