@@ -7,182 +7,127 @@
     linclass-grade export                     # grades.csv, report.txt, report.png
     linclass-grade selfcheck NOTEBOOK         # for students, before submitting
 
-Everything goes under --out (default build/grading/): submitted/ (collected notebooks),
-results/ (one record per submission; a re-run skips what is recorded), gradebook.db
-(nbgrader's gradebook), feedback/, grades.csv, report.txt and report.png.
+The course is the current folder, or --course-root: its solutions/ (nbgrader's source
+folder) and assignments/ (the release). Everything goes under --out (default
+build/grading/ in the course): submitted/ (collected notebooks), results/ (one record per
+submission; a re-run skips what is recorded), gradebook.db (nbgrader's gradebook),
+feedback/, grades.csv, report.txt and report.png.
+
+Each command only parses its options into a CourseLayout (autograder.layout) and calls the
+library (autograder.batch, autograder.collect, autograder.selfcheck).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "build" / "grading"
+from autograder.layout import CourseLayout
 
 
-def _assignments(source: Path) -> list[str]:
-    return sorted(p.name for p in Path(source).iterdir() if (p / f"{p.name}.ipynb").exists()) \
-        if Path(source).is_dir() else []
+def _layout(args) -> CourseLayout:
+    return CourseLayout.from_options(args.course_root, source=getattr(args, "source", None),
+                                     release=getattr(args, "release", None),
+                                     out=getattr(args, "out", None))
 
 
-def _config(args):
+def _config(args, layout: CourseLayout):
     from autograder import sandbox
-    from autograder.grade import GradeConfig
 
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, total_timeout=args.total_timeout,
                             memory_mb=args.memory_mb)
-    return GradeConfig(source_dir=Path(args.source), release_dir=Path(args.release),
-                       data_dir=Path(args.data_dir) if args.data_dir else None,
-                       work_dir=Path(args.out) / "work", limits=limits, seed=args.seed,
-                       call_timeout=min(20.0, args.cell_timeout),
-                       probe_timeout=min(120.0, args.total_timeout),
-                       run_notebook=not args.no_kernel)
+    return layout.grade_config(data_dir=Path(args.data_dir) if args.data_dir else None,
+                               limits=limits, seed=args.seed,
+                               call_timeout=min(20.0, args.cell_timeout),
+                               probe_timeout=min(120.0, args.total_timeout),
+                               run_notebook=not args.no_kernel)
 
 
-def _table(results) -> str:
-    rows = [("student", "assignment", "status", "score", "named mistakes")]
-    for r in sorted(results, key=lambda r: (r.assignment, r.student)):
-        score = "" if r.status == "failed" else f"{r.score:g}/{r.max_score:g}"
-        names = [k.split(": ", 1)[1] if ": " in k else k for k in r.mistake_keys]
-        extra = ", ".join(n if names.count(n) == 1 else f"{n} x{names.count(n)}"
-                          for n in dict.fromkeys(names))
-        if r.status in ("failed", "flagged") and r.reason:
-            extra = (extra + "; " if extra else "") + r.reason[:90]
-        rows.append((r.student, r.assignment, r.status, score, extra or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows)
-
-
-def cmd_collect(args) -> int:
+def _collect(args, layout: CourseLayout) -> int:
     from autograder.collect import collect
 
     deadline = dt.datetime.fromisoformat(args.deadline) if args.deadline else None
-    report = collect(Path(args.submissions), Path(args.out) / "submitted", _assignments(args.source),
-                     args.assignment, deadline)
+    report = collect(Path(args.submissions), layout.submitted, layout.assignments(), args.assignment, deadline)
     print(report.text())
-    print(f"collected into {Path(args.out) / 'submitted'}")
+    print(f"collected into {layout.submitted}")
     return 0 if report.submissions else 1
 
 
-def cmd_autograde(args) -> int:
-    from autograder import gradebook, sandbox
-    from autograder.collect import find_submitted
-    from autograder.grade import _load
-    from autograder.parallel import Job, default_workers, grade_many
+def _autograde(args, layout: CourseLayout, submitted: Path | None = None) -> int:
+    from autograder.batch import NoSubmissions, grade_batch, results_table
 
-    out = Path(args.out)
-    config = _config(args)
-    subs = find_submitted(Path(args.submitted) if args.submitted else out / "submitted",
-                          _assignments(args.source))
-    if args.assignment:
-        subs = [s for s in subs if s.assignment == args.assignment]
-    if not subs:
-        print(f"no submissions found under {args.submitted or out / 'submitted'}; run collect first",
-              file=sys.stderr)
+    try:
+        batch = grade_batch(layout, _config(args, layout), assignment=args.assignment, submitted=submitted,
+                            workers=args.workers, scheduler=args.scheduler, regrade=args.regrade)
+    except NoSubmissions as err:
+        print(err, file=sys.stderr)
         return 1
-    store = gradebook.ResultStore(out / "results")
-    jobs, kept, digests = [], [], {}
-    for s in subs:
-        digest = gradebook.file_digest(Path(s.path))
-        digests[(s.assignment, s.student)] = digest
-        previous = None if args.regrade else store.load(s.assignment, s.student, digest)
-        if previous is not None:
-            kept.append(previous)
-        else:
-            jobs.append(Job(Path(s.path), s.assignment, s.student))
-    workers = args.workers or default_workers()
-    where = f"Dask at {args.scheduler}" if args.scheduler else f"{workers} local worker(s)"
-    print(f"{len(kept)} submission(s) already graded (kept), {len(jobs)} to grade on {where}", flush=True)
-    if not sandbox.sandbox_available():
-        print("WARNING: bubblewrap is not available: student code will run UNSANDBOXED", file=sys.stderr)
-    t0 = time.monotonic()
-    results = list(kept)
-    for n, res in enumerate(grade_many(jobs, config, workers, args.scheduler), 1):
-        # The gradebook first, then the record: a run killed in between grades this one again.
-        try:
-            source_nb = _load(config.source_notebook(res.assignment))
-            gradebook.record(out / "gradebook.db", source_nb, res)
-        except Exception as err:  # the record below still keeps the grade
-            print(f"  could not write {res.student}/{res.assignment} to the gradebook: {err}", file=sys.stderr)
-        store.save(res, digests.get((res.assignment, res.student)))
-        results.append(res)
-        print(f"  [{n}/{len(jobs)}] {res.student}/{res.assignment}: {res.status}"
-              + ("" if res.status == "failed" else f" {res.score:g}/{res.max_score:g}")
-              + f" ({res.duration:.1f} s)", flush=True)
-    if jobs:
-        elapsed = time.monotonic() - t0
-        print(f"graded {len(jobs)} in {elapsed:.1f} s ({60 * len(jobs) / max(elapsed, 1e-9):.1f} per minute)")
     print()
-    print(_table(results))
+    print(results_table(batch.results))
     return 0
 
 
-def _answers(result, config):
-    from autograder.grade import _load
-    from autograder.notebook import InvalidNotebook, read_notebook, rebuild
+def _feedback(layout: CourseLayout) -> int:
+    from autograder.batch import write_all_feedback
 
-    path = Path(config.work_dir).parent / "submitted" / result.student / result.assignment / f"{result.assignment}.ipynb"
+    pages = write_all_feedback(layout, results=None)
+    print(f"wrote {len(pages)} feedback page(s) to {layout.feedback}/<student>/<assignment>/")
+    return 0
+
+
+def _export(layout: CourseLayout) -> int:
+    from autograder.batch import NoResults, export_reports
+
     try:
-        nb = read_notebook(path)
-        rebuilt = rebuild(nb, _load(config.source_notebook(result.assignment)),
-                          _load(config.release_notebook(result.assignment)))
-    except (InvalidNotebook, OSError, ValueError):
-        return None
-    return {gid: text for gid, text in rebuilt.answers.items()}
+        export = export_reports(layout)
+    except NoResults as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(export.text)
+    print(f"grades: {layout.grades_csv}\nreport: {layout.report_txt} and {layout.report_png}")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    return _collect(args, _layout(args).require_source())
+
+
+def cmd_autograde(args) -> int:
+    return _autograde(args, _layout(args).require_source(), Path(args.submitted) if args.submitted else None)
 
 
 def cmd_feedback(args) -> int:
-    from autograder.feedback import write_feedback
-    from autograder.gradebook import ResultStore
+    from autograder.batch import NoResults
 
-    out = Path(args.out)
-    config = _config(args)
-    results = ResultStore(out / "results").all()
-    for r in results:
-        write_feedback(r, out / "feedback", _answers(r, config))
-    print(f"wrote {len(results)} feedback page(s) to {out / 'feedback'}/<student>/<assignment>/")
-    return 0
+    try:
+        return _feedback(_layout(args).require_source())
+    except NoResults as err:
+        print(err, file=sys.stderr)
+        return 1
 
 
 def cmd_export(args) -> int:
-    from autograder.export import report_plot, report_text, write_csv
-    from autograder.gradebook import ResultStore
-
-    out = Path(args.out)
-    results = ResultStore(out / "results").all()
-    if not results:
-        print(f"no results under {out / 'results'}; run autograde first", file=sys.stderr)
-        return 1
-    write_csv(results, out / "grades.csv")
-    text = report_text(results)
-    (out / "report.txt").write_text(text)
-    report_plot(results, out / "report.png")
-    print(text)
-    print(f"grades: {out / 'grades.csv'}\nreport: {out / 'report.txt'} and {out / 'report.png'}")
-    return 0
+    return _export(_layout(args))
 
 
 def cmd_run(args) -> int:
-    args.submitted = None
-    for step in (cmd_collect, cmd_autograde, cmd_feedback, cmd_export):
-        code = step(args)
-        if code:
-            return code
-    out = Path(args.out)
-    print(f"\nfeedback: {out / 'feedback'}/<student>/<assignment>/<assignment>.html")
-    print(f"gradebook: {out / 'gradebook.db'}")
+    layout = _layout(args).require_source()
+    code = _collect(args, layout) or _autograde(args, layout) or _feedback(layout) or _export(layout)
+    if code:
+        return code
+    print(f"\nfeedback: {layout.feedback}/<student>/<assignment>/<assignment>.html")
+    print(f"gradebook: {layout.gradebook}")
     return 0
 
 
 def cmd_selfcheck(args) -> int:
     from autograder.selfcheck import selfcheck
 
+    layout = _layout(args).require_release()
     path = Path(args.notebook)
     assignment = args.assignment or path.stem
-    release = Path(args.release) / assignment / f"{assignment}.ipynb"
+    release = layout.release_notebook(assignment)
     if not release.exists():
         print(f"cannot find the release of {assignment!r} at {release}; pass --assignment or --release",
               file=sys.stderr)
@@ -196,12 +141,18 @@ def cmd_selfcheck(args) -> int:
     return 0 if result.ok else 1
 
 
-def _common(p, grading: bool = True):
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: build/grading)")
-    p.add_argument("--source", default=str(ROOT / "solutions"),
-                   help="folder of nbgrader source notebooks <a>/<a>.ipynb (default: solutions)")
-    p.add_argument("--release", default=str(ROOT / "assignments"),
-                   help="folder of the student release (default: assignments)")
+def _course_root(p) -> None:
+    p.add_argument("--course-root", metavar="DIR",
+                   help="the course folder holding solutions/ and assignments/ (default: the current folder)")
+
+
+def _common(p, grading: bool = True) -> None:
+    _course_root(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: COURSE_ROOT/build/grading)")
+    p.add_argument("--source", metavar="DIR",
+                   help="folder of nbgrader source notebooks <a>/<a>.ipynb (default: COURSE_ROOT/solutions)")
+    p.add_argument("--release", metavar="DIR",
+                   help="folder of the student release (default: COURSE_ROOT/assignments)")
     p.add_argument("--assignment", help="grade only this assignment / assume it for bare file names")
     if grading:
         p.add_argument("--cell-timeout", type=float, default=120.0,
@@ -209,11 +160,16 @@ def _common(p, grading: bool = True):
         p.add_argument("--total-timeout", type=float, default=900.0,
                        help="seconds for one whole notebook run (default 900)")
         p.add_argument("--memory-mb", type=int, default=3072, help="memory limit per submission (MB)")
-        p.add_argument("--seed", type=int, default=20260, help="seed of the hidden probe inputs")
+        p.add_argument("--seed", type=int, default=None,
+                       help="seed of the hidden probe inputs (default: derived per submission from a "
+                       "secret kept in OUT/work)")
         p.add_argument("--data-dir", help="small CIFAR-10 copy for the notebook runs "
                        "(default: a synthetic one made once)")
         p.add_argument("--no-kernel", action="store_true",
                        help="skip the whole-notebook run; grade from the function probe alone")
+        p.add_argument("--workers", type=int, help="processes on this machine (default: every core)")
+        p.add_argument("--scheduler", help="grade on Dask: a scheduler address, or 'local' for a LocalCluster")
+        p.add_argument("--regrade", action="store_true", help="grade again even what is recorded")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,16 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def grading_opts(p):
-        p.add_argument("--workers", type=int, help="processes on this machine (default: every core)")
-        p.add_argument("--scheduler", help="grade on Dask: a scheduler address, or 'local' for a LocalCluster")
-        p.add_argument("--regrade", action="store_true", help="grade again even what is recorded")
-
     p = sub.add_parser("run", help="collect, autograde, feedback and export in one go")
     p.add_argument("submissions", help="LMS zip, folder of files, or nbgrader submitted/ folder")
     p.add_argument("--deadline", help="ISO date-time; later submissions are reported late")
     _common(p)
-    grading_opts(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("collect", help="gather submissions safely into OUT/submitted/")
@@ -242,11 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("autograde", help="grade every collected submission in parallel (resumable)")
     p.add_argument("submitted", nargs="?", help="folder in nbgrader layout (default: OUT/submitted)")
     _common(p)
-    grading_opts(p)
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="write one HTML feedback page per student")
-    _common(p)
+    _common(p, grading=False)
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="write grades.csv and the class report (text and PNG)")
@@ -256,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("selfcheck", help="(students) check a notebook before submitting; exits 1 on problems")
     p.add_argument("notebook", help="your .ipynb")
     p.add_argument("--assignment", help="assignment name (default: the notebook's file name)")
-    p.add_argument("--release", default=str(ROOT / "assignments"), help="folder of the release notebooks")
+    _course_root(p)
+    p.add_argument("--release", metavar="DIR",
+                   help="folder of the release notebooks (default: COURSE_ROOT/assignments)")
     p.add_argument("--no-run", action="store_true", help="check the cells only; do not run the notebook")
     p.add_argument("--fast", action="store_true", help="run with LINCLASS_FAST=1 (few training iterations)")
     p.add_argument("--cell-timeout", type=float, default=600.0, help="seconds per cell (default 600)")
@@ -265,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of linclass-grade; returns the exit code."""
+    """Entry point of linclass-grade; returns the exit code (2 for a usage error)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,18 +1,27 @@
-"""The student's selfcheck (exit codes), export from records, and grading through Dask."""
+"""The CLI and its library: the course layout (--course-root, run from any folder, clear
+errors), the resumable batch, the student's selfcheck (exit codes), export from records,
+and grading through Dask."""
 from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 import nbformat
 from autograder import cli
+from autograder.batch import NoSubmissions, grade_batch
 from autograder.export import report_text, write_csv
-from autograder.grade import PartResult, SubmissionResult
+from autograder.layout import CourseLayout
+from autograder.results import PartResult, Status, SubmissionResult
 from tools import make_samples as ms
 
+REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = ["svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict"]
 
 
@@ -99,3 +108,143 @@ def test_dask_gives_the_same_grades_as_the_pool(course, tmp_path):
                      for p in (out / "results" / "svm").glob("*.json")})
     assert outs[0] == outs[1]
     assert outs[0]["bug"]["mistake_keys"] == ["predict: predict_argmin"]
+
+
+# -- the course layout ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_course(tmp_path_factory):
+    """A copy of this course (solutions/ and assignments/) and one sample submission, in
+    nbgrader's layout under incoming/submitted/."""
+    base = tmp_path_factory.mktemp("installed")
+    root = base / "course"
+    for folder in ("solutions", "assignments"):
+        shutil.copytree(REPO / folder, root / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    sample = REPO / "autograder" / "samples" / "submitted" / "correct_student" / "svm" / "svm.ipynb"
+    dest = base / "incoming" / "submitted" / "correct_student" / "svm" / "svm.ipynb"
+    dest.parent.mkdir(parents=True)
+    shutil.copy(sample, dest)
+    elsewhere = base / "elsewhere"
+    elsewhere.mkdir()
+    return {"root": root, "incoming": base / "incoming", "sample": dest, "elsewhere": elsewhere}
+
+
+def test_layout_defaults_come_from_the_course_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    here = CourseLayout.from_options()
+    assert here.root == tmp_path and here.source == tmp_path / "solutions"
+    assert here.release == tmp_path / "assignments" and here.out == tmp_path / "build" / "grading"
+    assert (here.submitted, here.results, here.work, here.feedback, here.gradebook) == tuple(
+        tmp_path / "build" / "grading" / n for n in ("submitted", "results", "work", "feedback", "gradebook.db"))
+    (tmp_path / "c" / "solutions" / "svm").mkdir(parents=True)
+    (tmp_path / "c" / "solutions" / "svm" / "svm.ipynb").write_text("{}")
+    (tmp_path / "c" / "solutions" / "notes").mkdir()
+    there = CourseLayout.from_options("c", out="o")
+    assert there.root == tmp_path / "c" and there.out == tmp_path / "o"  # a given path is from the cwd
+    assert there.assignments() == ["svm"] and there.require_source() is there
+    config = there.grade_config(seed=3)
+    assert (config.source_dir, config.release_dir, config.work_dir, config.seed) == (
+        there.source, there.release, tmp_path / "o" / "work", 3)
+    with pytest.raises(TypeError, match="work_dir"):
+        there.grade_config(work_dir=tmp_path)
+
+
+def test_course_root_without_solutions_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"has no solutions/ folder\); pass --course-root or --source"):
+        CourseLayout.from_options(empty).require_source()
+    for argv in (["autograde", "--course-root", str(empty)], ["run", str(empty), "--course-root", str(empty)],
+                 ["collect", str(empty)], ["feedback"]):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert str(tmp_path / ("empty" if "--course-root" in argv else "") / "solutions").rstrip("/") in err
+        assert "pass --course-root or --source" in err
+    assert cli.main(["autograde", "--course-root", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert not (empty / "build").exists() and not (tmp_path / "build").exists()
+
+
+def test_selfcheck_release_from_the_course_root(real_course, tmp_path, monkeypatch, capsys):
+    mine = tmp_path / "mine" / "svm.ipynb"  # the untouched release: intact
+    mine.parent.mkdir()
+    shutil.copy(real_course["root"] / "assignments" / "svm" / "svm.ipynb", mine)
+    monkeypatch.chdir(real_course["root"])  # a student's folder holding assignments/
+    assert cli.main(["selfcheck", str(mine), "--no-run"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["selfcheck", str(mine), "--no-run", "--course-root", str(real_course["root"])]) == 0
+    assert "selfcheck passed" in capsys.readouterr().out
+    assert cli.main(["selfcheck", str(mine), "--no-run"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "assignments") in err and "pass --release or --course-root" in err
+
+
+@pytest.mark.slow
+def test_run_from_another_folder_with_course_root(real_course):
+    # As an installed command: a fresh process whose current folder is not the course.
+    cmd = [sys.executable, "-m", "autograder", "run", str(real_course["incoming"]),
+           "--course-root", str(real_course["root"]), "--no-kernel", "--workers", "1"]
+    proc = subprocess.run(cmd, cwd=real_course["elsewhere"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = real_course["root"] / "build" / "grading"
+    record = json.loads((out / "results" / "svm" / "correct_student.json").read_text())["result"]
+    status, score, mistakes = ms.EXPECTED["svm"]["correct_student"]
+    assert (record["status"], record["score"], record["mistake_keys"]) == (status, score, mistakes), record["reason"]
+    assert (out / "feedback" / "correct_student" / "svm" / "svm.html").exists()
+    assert (out / "grades.csv").exists() and (out / "gradebook.db").exists()
+    assert list(real_course["elsewhere"].iterdir()) == []  # nothing written where it was started
+
+
+# -- the resumable batch ---------------------------------------------------------------
+
+
+def _fake_grade_many(calls):
+    def grade_many(jobs, config, workers=None, scheduler=None):
+        for job in jobs:
+            calls.append((job.student, job.assignment, workers, scheduler))
+            points = 2.0 if job.student.startswith("ok") else 0.0
+            parts = {"svm_loss_naive_loss": PartResult("svm_loss_naive_loss", points, 2.0, "checked")}
+            yield SubmissionResult(job.student, job.assignment, Status.GRADED, None, parts, {}, [], [],
+                                   points, 2.0, 0.25, True)
+    return grade_many
+
+
+def test_grade_batch_resumes(course, tmp_path, monkeypatch):
+    layout = CourseLayout.from_options(course["root"], source=course["source"], release=course["release"],
+                                       out=tmp_path / "out")
+    config = layout.grade_config(run_notebook=False)
+    with pytest.raises(NoSubmissions, match="run collect first"):
+        grade_batch(layout, config, progress=None)
+    for student in ("ok1", "ok2", "bad"):
+        path = layout.submitted_notebook(student, "svm")
+        path.parent.mkdir(parents=True)
+        shutil.copy(course["good"], path)
+    calls, booked = [], []
+
+    def record(db_path, source_nb, result):  # nbgrader's gradebook, written before the JSON record
+        assert db_path == layout.gradebook and source_nb.cells
+        booked.append((result.student, (layout.results / "svm" / f"{result.student}.json").exists()))
+
+    monkeypatch.setattr("autograder.batch.grade_many", _fake_grade_many(calls))
+    monkeypatch.setattr("autograder.gradebook.record", record)
+    lines = []
+    first = grade_batch(layout, config, workers=1, progress=lines.append, warn=None)
+    assert (first.graded, first.kept, len(calls)) == (3, 0, 3) and calls[0][2:] == (1, None)
+    assert [r.student for r in first.results] == ["bad", "ok1", "ok2"]
+    assert "0 submission(s) already graded (kept), 3 to grade on 1 local worker(s)" in lines[0]
+    assert sorted(p.name for p in (layout.results / "svm").iterdir()) == ["bad.json", "ok1.json", "ok2.json"]
+    assert sorted(booked) == [("bad", False), ("ok1", False), ("ok2", False)] and not first.warnings
+
+    second = grade_batch(layout, config, workers=1, progress=None)
+    assert (second.graded, second.kept, second.seconds, len(calls), len(booked)) == (0, 3, 0.0, 3, 3)
+    assert [r.to_dict() for r in second.results] == [r.to_dict() for r in first.results]
+
+    # A changed notebook is graded again; so is everything with regrade=True.
+    changed = layout.submitted_notebook("bad", "svm")
+    changed.write_text(changed.read_text() + "\n")
+    third = grade_batch(layout, config, workers=1, progress=None)
+    assert (third.graded, third.kept, calls[-1][0]) == (1, 2, "bad")
+    assert grade_batch(layout, config, regrade=True, assignment="svm", workers=1, progress=None).graded == 3
