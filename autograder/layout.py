@@ -139,8 +139,10 @@ class CourseLayout:
     def require_source(self) -> CourseLayout:
         """Self, once source holds at least one assignment; else a ValueError that says what to pass."""
         if not self.source.is_dir():
-            raise ValueError(f"there is no nbgrader source folder {self.source} (the course root "
-                             f"{self.root} has no {SOURCE_DIR}/ folder); pass --course-root or --source")
+            where = (f" (the course root {self.root} has no {SOURCE_DIR}/ folder)"
+                     if self.source == self.root / SOURCE_DIR else "")
+            raise ValueError(f"there is no nbgrader source folder {self.source}{where}; "
+                             "pass --course-root or --source")
         if not self.assignments():
             raise ValueError(f"the source folder {self.source} holds no assignment "
                              "(<a>/<a>.ipynb); pass --course-root or --source")
@@ -149,8 +151,10 @@ class CourseLayout:
     def require_release(self) -> CourseLayout:
         """Self, once the release folder exists; else a ValueError that says what to pass."""
         if not self.release.is_dir():
-            raise ValueError(f"there is no release folder {self.release} (the course root "
-                             f"{self.root} has no {RELEASE_DIR}/ folder); pass --release or --course-root")
+            where = (f" (the course root {self.root} has no {RELEASE_DIR}/ folder)"
+                     if self.release == self.root / RELEASE_DIR else "")
+            raise ValueError(f"there is no release folder {self.release}{where}; "
+                             "pass --release or --course-root")
         return self
 
     # -- grading ----------------------------------------------------------------------

@@ -163,6 +163,9 @@ def test_course_root_without_solutions_is_a_clear_error(tmp_path, monkeypatch, c
         err = capsys.readouterr().err
         assert str(tmp_path / ("empty" if "--course-root" in argv else "") / "solutions").rstrip("/") in err
         assert "pass --course-root or --source" in err
+    assert cli.main(["collect", str(empty), "--source", "nosrc"]) == 2
+    err = capsys.readouterr().err
+    assert f"no nbgrader source folder {tmp_path / 'nosrc'}; pass --course-root or --source" in err
     assert cli.main(["autograde", "--course-root", str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert not (empty / "build").exists() and not (tmp_path / "build").exists()
