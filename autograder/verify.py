@@ -19,6 +19,7 @@ import numpy as np
 
 from autograder import answer_key, bugs, cases, registry
 from autograder.harness.calls import library_prefixes
+from autograder.harness.wire import Unsupported
 from autograder.probe_driver import ProbeRecord
 
 
@@ -87,12 +88,28 @@ def judge_vectorized(profile: dict) -> tuple[bool, str]:
     return True, f"{name} is vectorized: the same Python lines run for N={n1} and N={n2}."
 
 
+def _unsupported(value) -> str | None:
+    """The description of the first value that was not plain data, or None."""
+    if isinstance(value, Unsupported):
+        return str(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else ()
+    for item in items:
+        found = _unsupported(item)
+        if found:
+            return found
+    return None
+
+
 def _compare_all(name, outputs, case_list, references, part):
     if len(outputs) < len(case_list):
         return False, f"{name}: only {len(outputs)} of {len(case_list)} cases finished (the probe stopped early)."
     for (ok, value), case, ref in zip(outputs, case_list, references):
         if not ok:
             return False, f"{name} raised {value} on the case '{case['label']}'."
+        odd = _unsupported(value)
+        if odd:
+            return False, (f"{name} returned {odd} on the case '{case['label']}': return plain numbers "
+                           "(float), tuples and numpy arrays.")
         good, message = registry.compare_outputs(name, case, value, ref, part=part)
         if not good:
             return False, message

@@ -245,3 +245,11 @@ def test_stuck_cell_is_read_from_run_status_only_when_it_names_a_code_answer_cel
     # A test cell, a markdown answer, and whatever an untrusted status file may hold: nothing.
     for index in (1, 2, 3, -1, True, "0", None, 0.0):
         assert _answer_cell_at(rebuilt, index) is None
+
+
+def test_a_value_that_is_not_plain_data_is_an_error_for_that_part_with_the_reason():
+    code = ("class Sneaky(float):\n    def __float__(self):\n        return 0.0\n\n"
+            "def predict(W, X):\n    return [Sneaky(1.0)] * X.shape[0]\n")
+    v = verify_function(probe_record("predict", code), "predict")
+    ok, message = v.checks["all"]
+    assert not ok and "not a number" in message and "return plain numbers" in message
