@@ -38,8 +38,8 @@ import autograder  # noqa: E402,F401  (first: it keeps nbformat's import fast)
 import nbformat  # noqa: E402
 from autograder.grade import GradeConfig, ensure_data  # noqa: E402
 from autograder.parallel import Job, grade_many  # noqa: E402
-from tools import make_samples as ms  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
+from tools import make_samples as ms  # noqa: E402
 
 TARGET = 1.8
 CELL_TIMEOUT = 20.0

@@ -9,8 +9,8 @@ import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 import nbformat
 from autograder.notebook import (InvalidNotebook, graded_parts, rebuild, read_notebook,
                                  setup_imports)
-from tools import make_samples as ms
 from autograder.selfcheck import check_integrity
+from tools import make_samples as ms
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,6 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout that is not ins
 import attacks  # noqa: E402  (the attack suite lives with the tests)
 from attacks.harm import LeakServer, digest  # noqa: E402
 from attacks.source import build_source_notebook  # noqa: E402
-
 from autograder import sandbox  # noqa: E402
 from autograder.grade import GradeConfig, grade_submission  # noqa: E402
 

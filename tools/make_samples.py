@@ -175,7 +175,8 @@ def buggy(function: str, *edit_names: str) -> str:
 
 
 def _defined_functions(source: str) -> list[str]:
-    text = "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+    text = "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
     try:
         tree = ast.parse(text)
     except SyntaxError:
