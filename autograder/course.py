@@ -1,15 +1,18 @@
 """The main job: build the course end to end and grade the sample submissions.
 
     python3 tasks.py build            # what the README says; it sets up .venv and runs this
-    python -m autograder.course build [--data-dir DIR] [--synthetic]
+    python -m autograder.course build [--course-root DIR] [--data-dir DIR] [--synthetic]
 
-Steps, each skipped when its inputs have not changed since the last run:
+The course is the current folder (tasks.py runs this from the repository's top folder), or
+--course-root. Steps, each skipped when its inputs have not changed since the last run:
 
 1. get CIFAR-10 (download it, or find it in --data-dir / $LINCLASS_DATA_DIR / the cache);
 2. execute the solution notebooks (``build/executed/<assignment>.ipynb``);
 3. generate the student release (``assignments/``) with ``nbgrader generate_assignment``;
 4. autograde the sample submissions in ``autograder/samples/``;
 5. say where the grades and the feedback went.
+
+Step 4 calls the grading library (``autograder.batch``) directly, like ``linclass-grade run``.
 """
 from __future__ import annotations
 
@@ -21,15 +24,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build"
-STAMPS = BUILD / "stamps"
-ASSIGNMENTS = ("svm", "softmax")
+import autograder
+import linclass
+from autograder.layout import CourseLayout
+
 STEPS = 5
+PACKAGE = Path(autograder.__file__).resolve().parent
+"""The autograder package's folder: its nbgrader settings and the sample submissions."""
+SAMPLES = PACKAGE / "samples" / "submitted"
 
 
-def _digest(*parts) -> str:
-    """A hash of files (by content), folders (every file in them) and plain values."""
+def _digest(root: Path, *parts) -> str:
+    """A hash of files (by content), folders (every file in them) and plain values; file
+    names count relative to root when they are inside it."""
     h = hashlib.sha256()
     for part in parts:
         if isinstance(part, Path):
@@ -37,7 +44,7 @@ def _digest(*parts) -> str:
             for f in files:
                 if "__pycache__" in f.parts or ".ipynb_checkpoints" in f.parts:
                     continue
-                h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
+                h.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
                 h.update(f.read_bytes())
         else:
             h.update(repr(part).encode())
@@ -47,9 +54,10 @@ def _digest(*parts) -> str:
 class Step:
     """One numbered step: prints its header, its time, and whether it was reused."""
 
-    def __init__(self, number: int, title: str, key: str | None = None):
+    def __init__(self, number: int, title: str, stamps: Path, key: str | None = None):
         self.number, self.title, self.key = number, title, key
-        self.stamp = STAMPS / f"step{number}.json"
+        self.stamps = stamps
+        self.stamp = stamps / f"step{number}.json"
 
     def done_before(self) -> bool:
         return (self.key is not None and self.stamp.exists()
@@ -66,18 +74,18 @@ class Step:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             if self.key is not None:
-                STAMPS.mkdir(parents=True, exist_ok=True)
+                self.stamps.mkdir(parents=True, exist_ok=True)
                 self.stamp.write_text(json.dumps({"key": self.key, "finished": time.time()}))
             print(f"      done in {time.time() - self.t0:.1f} s", flush=True)
         return False
 
 
-def get_data(data_dir: str | None, synthetic: bool) -> tuple[Path, bool]:
-    """Return (folder holding cifar-10-batches-py, is_synthetic)."""
+def get_data(data_dir: str | None, synthetic: bool, build_dir: Path) -> tuple[Path, bool]:
+    """Return (folder holding cifar-10-batches-py, is_synthetic); a synthetic set goes in build_dir."""
     from linclass import data
 
     if synthetic:
-        dest = BUILD / "synthetic-cifar10"
+        dest = build_dir / "synthetic-cifar10"
         if not (dest / "cifar-10-batches-py").exists():
             data.write_synthetic_cifar10(dest)
         return dest, True
@@ -88,7 +96,7 @@ def get_data(data_dir: str | None, synthetic: bool) -> tuple[Path, bool]:
         print("      continuing with a SMALL SYNTHETIC dataset instead: the notebooks run and the "
               "grading works, but accuracies are meaningless.\n      Re-run with --data-dir once you "
               "have the data.", file=sys.stderr, flush=True)
-        return get_data(None, True)
+        return get_data(None, True, build_dir)
     return folder.parent, False
 
 
@@ -115,60 +123,92 @@ def execute_notebook(src: Path, dest: Path, env: dict) -> None:
     nbformat.write(nb, dest)
 
 
-def generate_release() -> None:
+def _shown(layout: CourseLayout, path: Path) -> str:
+    return str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path)
+
+
+def generate_release(layout: CourseLayout) -> None:
+    """Run ``nbgrader generate_assignment`` for every assignment, in the course root (where
+    nbgrader reads the course's nbgrader_config.py)."""
     import subprocess
 
-    for name in ASSIGNMENTS:
+    for name in layout.assignments():
         cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"]
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(cmd, cwd=layout.root, capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{result.stdout}\n{result.stderr}")
-        print(f"      assignments/{name}/ regenerated from solutions/{name}/", flush=True)
+        print(f"      {_shown(layout, layout.release / name)}/ regenerated from "
+              f"{_shown(layout, layout.source / name)}/", flush=True)
 
 
-def build(data_dir: str | None, synthetic: bool) -> int:
+def grade_samples(layout: CourseLayout, samples: Path = SAMPLES) -> int:
+    """Collect, grade, give feedback on and export the sample submissions; 0 when all went well."""
+    from autograder.batch import export_reports, grade_batch, results_table, write_all_feedback
+    from autograder.collect import collect
+
+    report = collect(samples, layout.submitted, layout.assignments())
+    print(report.text(), flush=True)
+    if not report.submissions:
+        print(f"      no sample submissions in {samples}", file=sys.stderr)
+        return 1
+    # The grader keeps its own record per submission, so a repeated run reuses it.
+    batch = grade_batch(layout, layout.grade_config())
+    print()
+    print(results_table(batch.results))
+    pages = write_all_feedback(layout, batch.results)
+    print(f"wrote {len(pages)} feedback page(s) to {layout.feedback}/<student>/<assignment>/")
+    print(export_reports(layout, batch.results).text, flush=True)
+    return 0
+
+
+def build(data_dir: str | None, synthetic: bool, course_root: str | Path | None = None) -> int:
+    """Build the course at course_root (default: the current folder); returns the exit code."""
     t0 = time.time()
-    with Step(1, "Getting CIFAR-10") as step:
-        root, is_synthetic = get_data(data_dir, synthetic)
+    layout = CourseLayout.from_options(course_root).require_source()
+    build_dir = layout.root / "build"
+    stamps = build_dir / "stamps"
+    executed = build_dir / "executed"
+    linclass_dir = Path(linclass.__file__).resolve().parent  # what the solution notebooks import
+
+    with Step(1, "Getting CIFAR-10", stamps) as step:
+        data_root, is_synthetic = get_data(data_dir, synthetic, build_dir)
         kind = "a small SYNTHETIC dataset" if is_synthetic else "CIFAR-10"
-        print(f"      using {kind} in {root / 'cifar-10-batches-py'}", flush=True)
-    env = {"LINCLASS_DATA_DIR": str(root), "MPLBACKEND": "Agg"}
+        print(f"      using {kind} in {data_root / 'cifar-10-batches-py'}", flush=True)
+    env = {"LINCLASS_DATA_DIR": str(data_root), "MPLBACKEND": "Agg"}
     if is_synthetic:
         env["LINCLASS_FAST"] = "1"
 
-    key = _digest(ROOT / "solutions", ROOT / "linclass", str(root), is_synthetic)
-    with Step(2, "Executing the solution notebooks", key) as step:
+    key = _digest(layout.root, layout.source, linclass_dir, str(data_root), is_synthetic)
+    with Step(2, "Executing the solution notebooks", stamps, key) as step:
         if step.done_before():
-            step.reuse("(build/executed/)")
+            step.reuse(f"({_shown(layout, executed)}/)")
         else:
-            for name in ASSIGNMENTS:
-                execute_notebook(ROOT / "solutions" / name / f"{name}.ipynb",
-                                 BUILD / "executed" / f"{name}.ipynb", env)
+            for name in layout.assignments():
+                execute_notebook(layout.source_notebook(name), executed / f"{name}.ipynb", env)
 
-    key = _digest(ROOT / "solutions", ROOT / "autograder" / "nbgrader_config.py", ROOT / "assignments")
-    with Step(3, "Generating the student release in assignments/", key) as step:
+    def release_key() -> str:
+        return _digest(layout.root, layout.source, layout.root / "nbgrader_config.py",
+                       PACKAGE / "nbgrader_config.py", layout.release)
+
+    with Step(3, f"Generating the student release in {_shown(layout, layout.release)}/", stamps,
+              release_key()) as step:
         if step.done_before():
             step.reuse()
         else:
-            generate_release()
-            step.key = _digest(ROOT / "solutions", ROOT / "autograder" / "nbgrader_config.py",
-                               ROOT / "assignments")
+            generate_release(layout)
+            step.key = release_key()
 
-    from autograder import cli
-
-    out = BUILD / "grading"
-    with Step(4, "Autograding the sample submissions in autograder/samples/") as step:
-        # The grader keeps its own record per submission, so a repeated run reuses it.
-        code = cli.main(["run", str(ROOT / "autograder" / "samples" / "submitted"), "--out", str(out)])
+    with Step(4, "Autograding the sample submissions in autograder/samples/", stamps):
+        code = grade_samples(layout)
         if code:
             return code
 
-    with Step(5, "Where everything went"):
-        print(f"      executed solutions: {BUILD / 'executed'}")
-        print(f"      student release:    {ROOT / 'assignments'}")
-        print(f"      grades (CSV):       {out / 'grades.csv'}")
-        print(f"      class report:       {out / 'report.txt'} and {out / 'report.png'}")
-        print(f"      feedback (HTML):    {out / 'feedback'}/<student>/<assignment>/")
+    with Step(5, "Where everything went", stamps):
+        print(f"      executed solutions: {executed}")
+        print(f"      student release:    {layout.release}")
+        print(f"      grades (CSV):       {layout.grades_csv}")
+        print(f"      class report:       {layout.report_txt} and {layout.report_png}")
+        print(f"      feedback (HTML):    {layout.feedback}/<student>/<assignment>/")
     print(f"\nThe course is built ({time.time() - t0:.0f} s).")
     return 0
 
@@ -178,10 +218,16 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build", help="build the course end to end and grade the samples")
+    p.add_argument("--course-root", metavar="DIR",
+                   help="the course folder holding solutions/ (default: the current folder)")
     p.add_argument("--data-dir", help="folder holding or receiving cifar-10-batches-py")
     p.add_argument("--synthetic", action="store_true", help="use a small synthetic dataset")
     args = parser.parse_args(argv)
-    return build(args.data_dir, args.synthetic)
+    try:
+        return build(args.data_dir, args.synthetic, args.course_root)
+    except ValueError as err:
+        print(f"python -m autograder.course: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
