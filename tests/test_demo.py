@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from linclass.reference import demo
 from linclass.gradcheck import eval_numerical_gradient, rel_error
+from linclass.reference import demo
 from linclass.reference.losses import softmax_loss_from_scores, svm_loss_from_scores
 
 # The lecture's three examples (columns of the slide): scores for cat, car, frog.

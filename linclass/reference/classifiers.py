@@ -145,7 +145,8 @@ class LinearClassifier:
 
     def __init__(self, loss_fn=None):
         if loss_fn is not None and not callable(loss_fn):
-            raise ValueError(f"loss_fn must be a function loss_fn(W, X, y, reg) -> (loss, dW), got {loss_fn!r}")
+            raise ValueError(f"loss_fn must be a function loss_fn(W, X, y, reg) -> (loss, dW), "
+                             f"got {loss_fn!r}")
         self.loss_fn = loss_fn
         self.W = None
 
@@ -354,7 +355,8 @@ class LinearClassifier:
         if class_name not in known:
             raise ValueError(f"{path} holds a {class_name!r}, not one of {sorted(known)}")
         if W.ndim != 2 or not np.issubdtype(W.dtype, np.floating):
-            raise ValueError(f"{path} holds W of shape {W.shape} and dtype {W.dtype}, expected a 2-D float array")
+            raise ValueError(f"{path} holds W of shape {W.shape} and dtype {W.dtype}, "
+                             "expected a 2-D float array")
         model = known[class_name]()
         model.W = W
         return model
