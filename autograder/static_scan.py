@@ -39,6 +39,21 @@ MACHINERY_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "
                    "delattr", "open", "breakpoint", "get_ipython", "exit", "quit", "input"}
 
 
+# Names the release's setup cell binds to modules (answer cells use them without importing).
+SETUP_MODULES = {"np", "numpy", "plt", "matplotlib", "linclass", "gradcheck", "plots", "checks", "math",
+                 "time", "os", "sys"}
+
+
+def _flat(targets):
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            yield from _flat(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _flat([target.value])
+        else:
+            yield target
+
+
 def _module_of(node: ast.AST) -> str | None:
     """The dotted name an attribute chain starts from (``np.testing.x`` -> ``np``)."""
     while isinstance(node, ast.Attribute):
@@ -85,10 +100,11 @@ def scan(source: str) -> list[str]:
             findings.add(f"{node.func.id}() at line {line}")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for target in targets:
-                for sub in ast.walk(target):
-                    if isinstance(sub, ast.Attribute) and _module_of(sub) in imported:
-                        findings.add(f"replaces {ast.unparse(sub)[:60]} at line {line}")
+            for target in _flat(targets):
+                # Only the target itself: np.allclose = f replaces a library function, while
+                # margins[np.arange(N), y] = 0 merely uses one in an index.
+                if isinstance(target, ast.Attribute) and _module_of(target) in imported | SETUP_MODULES:
+                    findings.add(f"replaces {ast.unparse(target)[:60]} at line {line}")
         elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
             findings.add(f"{node.id} at line {line}")
     return sorted(findings)

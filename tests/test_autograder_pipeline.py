@@ -15,9 +15,8 @@ from tools import make_samples as ms
 pytestmark = pytest.mark.slow
 
 TAMPER = '''\
-import linclass.grading as _g
-_g.check_loss = _g.check_vectorized = _g.check_function = lambda *args, **kwargs: None
-check_loss = check_vectorized = check_function = _g.check_loss
+import linclass.checks as _c
+_c.check_expected = _c.check_agree = lambda *args, **kwargs: None
 
 def svm_loss_naive(W, X, y, reg):
     return 0.0, np.zeros_like(W)
@@ -72,8 +71,7 @@ def test_tampering_earns_nothing_and_is_flagged(graded):
     t = graded["results"]["tamper"]
     assert t["status"] == "flagged"
     assert t["parts"]["svm_loss_naive_loss"]["points"] == 0 and t["parts"]["svm_loss_naive_grad"]["points"] == 0
-    assert t["in_kernel"]["svm_loss_naive_grad"] == 2.0  # the patched check passed in the kernel
-    assert any("tampering suspected" in f for f in t["flags"])
+    assert any("needs a person" in f and "replaces _c.check_expected" in f for f in t["flags"])
     assert t["score"] == 6.0  # only the honest work: vectorized 3 + sample_batch, sgd_step, predict
 
 

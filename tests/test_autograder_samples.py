@@ -27,6 +27,9 @@ def runs(tmp_path_factory):
     first = tmp_path_factory.mktemp("first")
     second = tmp_path_factory.mktemp("second")
     assert cli.main(["run", str(SAMPLES), "--out", str(first)]) == 0
+    # A re-run of the same course: the same secret seeds the cases (a new course has its own).
+    (second / "work").mkdir(parents=True)
+    (second / "work" / ".case-secret").write_bytes((first / "work" / ".case-secret").read_bytes())
     assert cli.main(["run", str(SAMPLES), "--out", str(second)]) == 0
     return first, second
 

@@ -46,6 +46,7 @@ def test_honest_notebooks_have_no_findings(pattern):
     ("__builtins__['abs'] = max", "__builtins__"),
     ("open('/etc/passwd').read()", "open()"),
     ("import numpy as np\nnp.allclose = lambda *a, **k: True", "replaces np.allclose"),
+    ("np.testing.assert_allclose, x = None, 1", "replaces np.testing.assert_allclose"),
     ("get_ipython().events.register('pre_run_cell', f)", "get_ipython"),
     ("from linclass.reference.losses import svm_loss_vectorized", "linclass.reference"),
     ("from autograder import hidden", "from autograder"),
@@ -58,6 +59,7 @@ def test_machinery_is_named(code, fragment):
 
 def test_plain_numpy_code_is_clean():
     code = ("import numpy as np\n\ndef svm_loss_vectorized(W, X, y, reg):\n    scores = X @ W\n"
+            "    scores[np.arange(X.shape[0]), y] = 0.0\n    scores.flat[0], W.T[0] = 1.0, 2.0\n"
             "    values = [1, 2]\n    values.remove(1)\n    return float(scores.sum()), np.zeros_like(W)\n")
     assert scan(code) == []
 

@@ -352,7 +352,8 @@ def _solution_cell(function: str):
 
 
 def _test(grade_id, function, check, points, visible=""):
-    hidden = f"### BEGIN HIDDEN TESTS\n{check}\n### END HIDDEN TESTS\n"
+    hidden = ("### BEGIN HIDDEN TESTS\nfrom autograder.hidden import check_function, check_loss, check_vectorized\n"
+              f"{check}\n### END HIDDEN TESTS\n")
     return _cell("code", visible + hidden, grade_id=grade_id, points=points, grade=True, locked=True)
 
 
@@ -362,8 +363,8 @@ def mini_source(assignment: str = "svm"):
     naive, vec = f"{loss}_loss_naive", f"{loss}_loss_vectorized"
     cells = [
         _cell("markdown", f"# {assignment}: a short version for tests", grade_id="intro", locked=True),
-        _cell("code", "import numpy as np\nfrom linclass.grading import check_loss, check_vectorized, "
-              "check_function\nfrom linclass.data import get_cifar10_data", grade_id="setup", locked=True),
+        _cell("code", "import numpy as np\nfrom linclass import checks\nfrom linclass.data import get_cifar10_data",
+              grade_id="setup", locked=True),
         _cell("code", "data = get_cifar10_data(num_training=200, num_validation=50, num_test=50, num_dev=20)\n"
               "print(data['X_dev'].shape)"),
         _solution_cell(naive),
