@@ -210,6 +210,16 @@ def _inject_code_above_the_raise(folder):
               cell.source.replace("    # YOUR CODE HERE\n", "    # YOUR CODE HERE\n    y_pred = X.dot(W).argmax(1)\n"))
 
 
+def _inject_hidden_test_in_an_output(folder):
+    path = folder / "softmax" / "softmax.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "predict_check"]
+    hidden = _solution_cell("softmax", "predict_check").split("### BEGIN HIDDEN TESTS", 1)[1]
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                           traceback=[line for line in hidden.splitlines() if line.strip()])]
+    nbformat.write(nb, path)
+
+
 def _inject_answer_in_readme(folder):
     with open(folder / "README.md", "a") as f:
         f.write("\n" + _answer_line() + "\n")
@@ -228,6 +238,8 @@ LEAKS = {
     "implemented graded function": (_inject_implemented_function, ["'predict' is not a stub"]),
     "code above the stub's raise": (_inject_code_above_the_raise,
                                     ["(predict_code) line 1: graded function 'predict' has 1 statement(s) beyond"]),
+    "hidden test in an output": (_inject_hidden_test_in_an_output, ["(predict_check) output line",
+                                                                     "a line of a solution or hidden test"]),
     "written answer in the README": (_inject_answer_in_readme, ["README.md line", "a line of a solution"]),
 }
 
@@ -365,7 +377,9 @@ def _execute_in_venv(nb, python: Path, workdir: Path, monkeypatch, env: dict) ->
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a copy
     nb.cells.append(nbformat.v4.new_code_cell(
-        "import json, sys, linclass\nprint('KERNEL ' + json.dumps({'prefix': sys.prefix, 'linclass': linclass.__file__}))"))
+        "import json, sys, linclass\n"
+        "print('KERNEL ' + json.dumps({'prefix': sys.prefix, 'linclass': linclass.__file__,\n"
+        "                              'n_train': len(X_train) if 'X_train' in globals() else None}))"))
     for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LINCLASS_DATA_DIR", "LINCLASS_FAST"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -382,7 +396,8 @@ def _execute_in_venv(nb, python: Path, workdir: Path, monkeypatch, env: dict) ->
 
 
 def _run_release(built, python, tmp_path, monkeypatch, data_dir: Path | None):
-    if data_dir is None:  # a synthetic CIFAR-10, written by the wheel's own linclass.data
+    synthetic = data_dir is None
+    if synthetic:  # a small synthetic CIFAR-10, written by the wheel's own linclass.data
         data_dir = tmp_path / "synthetic"
         subprocess.run([str(python), "-m", "linclass.data", "synthetic", str(data_dir)], check=True,
                        env=_clean_env(), cwd=tmp_path, capture_output=True)
@@ -400,6 +415,8 @@ def _run_release(built, python, tmp_path, monkeypatch, data_dir: Path | None):
         venv = python.parent.parent.resolve()
         assert Path(kernel["prefix"]).resolve() == venv, kernel
         assert venv in Path(kernel["linclass"]).resolve().parents, kernel
+        # the notebook trained on the data it was given: 490 synthetic or 49,000 real images
+        assert (kernel["n_train"] < 1000) if synthetic else (kernel["n_train"] == 49000), kernel
         t1 = time.monotonic()
         check = subprocess.run([sys.executable, "-m", "autograder", "selfcheck", str(work / f"{a}.ipynb"),
                                 "--release", str(built / "student"), "--fast"],
