@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -27,21 +26,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools import release
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_tool():
-    """tools/release.py, loaded from its file (tools/ is not an installed package)."""
-    spec = importlib.util.spec_from_file_location("linclass_release_tool", ROOT / "tools" / "release.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-release = _load_tool()
 ASSIGNMENTS = release.assignment_names(ROOT)
-# What a student needs (the brief of the release): nothing of the grader's stack.
+# What a student needs to run the notebooks: nothing of the grader's stack.
 STUDENT_DEPENDENCIES = {"numpy", "matplotlib", "pillow", "tqdm", "jupyterlab", "ipykernel"}
 # Offline: any download attempt in the kernel goes to a closed port and fails at once.
 NO_NETWORK = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}

@@ -616,7 +616,8 @@ def build(out: Path, root: Path = ROOT) -> Path:
     stage = Path(tempfile.mkdtemp(prefix=".student-", dir=out))
     stage.chmod(0o755)
     try:
-        release: dict[str, bytes] = {"README.md": readme(assignments, [notebook_title(nb) for nb in notebooks], wheel_name).encode(), wheel_name: wheel}
+        text = readme(assignments, [notebook_title(nb) for nb in notebooks], wheel_name)
+        release: dict[str, bytes] = {"README.md": text.encode(), wheel_name: wheel}
         for a, nb in zip(assignments, notebooks):
             release[f"{a}/{a}.ipynb"] = nb.read_bytes()
         for name, data in release.items():
