@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import gradebook
-from autograder.collect import find_submitted
 from autograder.layout import CourseLayout
-from autograder.parallel import Job, default_workers, grade_many
 from autograder.results import Status, SubmissionResult
+
+# gradebook, collect and parallel import nbformat, nbgrader and the grader: they are imported
+# where they are used, so that `linclass-grade --help` and selfcheck start at once.
 
 Say = Callable[[str], None]
 
@@ -111,7 +111,8 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         warn: called with each warning (also kept in BatchResult.warnings).
     Raises NoSubmissions when nothing is found to grade.
     """
-    from autograder import sandbox
+    from autograder import gradebook, parallel, sandbox
+    from autograder.collect import find_submitted
 
     progress, warn = progress or _quiet, warn or _quiet
     folder = Path(submitted) if submitted is not None else layout.submitted
@@ -130,8 +131,8 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         if previous is not None:
             kept.append(previous)
         else:
-            jobs.append(Job(Path(s.path), s.assignment, s.student))
-    workers = workers or default_workers()
+            jobs.append(parallel.Job(Path(s.path), s.assignment, s.student))
+    workers = workers or parallel.default_workers()
     where = f"Dask at {scheduler}" if scheduler else f"{workers} local worker(s)"
     batch = BatchResult(list(kept), len(kept), 0, 0.0, where)
 
@@ -144,7 +145,7 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         warning("WARNING: bubblewrap is not available: student code will run UNSANDBOXED")
     notebooks = _Notebooks(layout)
     t0 = time.monotonic()
-    for n, res in enumerate(grade_many(jobs, config, workers, scheduler), 1):
+    for n, res in enumerate(parallel.grade_many(jobs, config, workers, scheduler), 1):
         try:
             gradebook.record(layout.gradebook, notebooks.source(res.assignment), res)
         except Exception as err:  # the record below still keeps the grade
@@ -164,6 +165,8 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
 
 def recorded_results(layout: CourseLayout) -> list[SubmissionResult]:
     """Every result recorded under layout.results; raises NoResults when there is none."""
+    from autograder import gradebook
+
     results = gradebook.ResultStore(layout.results).all()
     if not results:
         raise NoResults(f"no results under {layout.results}; run autograde first")

@@ -231,7 +231,7 @@ def test_grade_batch_resumes(course, tmp_path, monkeypatch):
         assert db_path == layout.gradebook and source_nb.cells
         booked.append((result.student, (layout.results / "svm" / f"{result.student}.json").exists()))
 
-    monkeypatch.setattr("autograder.batch.grade_many", _fake_grade_many(calls))
+    monkeypatch.setattr("autograder.parallel.grade_many", _fake_grade_many(calls))
     monkeypatch.setattr("autograder.gradebook.record", record)
     lines = []
     first = grade_batch(layout, config, workers=1, progress=lines.append, warn=None)
