@@ -630,11 +630,12 @@ class _Watchdog:
             if (reason := self._over_time(now)) is not None:
                 self.stop(reason, timed_out=True)
                 return
-            if now >= next_scan:
+            if now >= next_scan:  # reason is None here
                 reason, files = self._over_scratch()
                 # Scanning a big folder costs time; look less often when it is big.
                 next_scan = now + max(_POLL_SECONDS, 0.5 * min(files, _MAX_SCRATCH_FILES) / 10_000)
-            reason = reason or self._over_output()
+            if reason is None:
+                reason = self._over_output()
             if reason is not None:
                 self.stop(reason)
                 return
