@@ -72,7 +72,10 @@ def test_tampering_earns_nothing_and_is_flagged(graded):
     assert t["status"] == "flagged"
     assert t["parts"]["svm_loss_naive_loss"]["points"] == 0 and t["parts"]["svm_loss_naive_grad"]["points"] == 0
     assert any("needs a person" in f and "replaces _c.check_expected" in f for f in t["flags"])
-    assert t["score"] == 6.0  # only the honest work: vectorized 3 + sample_batch, sgd_step, predict
+    # Only the honest work: vectorized loss and grad 2 + sample_batch, sgd_step, predict 3; the
+    # vectorization point waits for the person who reviews the machinery.
+    assert t["score"] == 5.0
+    assert "left to the person who reviews" in t["parts"]["svm_loss_vectorized_vectorized"]["message"]
 
 
 def test_timeout_and_broken_notebook_fail_with_reason(graded):
@@ -111,7 +114,7 @@ def test_gradebook_has_verified_scores(graded):
 
     with Gradebook(f"sqlite:///{graded['out'] / 'gradebook.db'}") as gb:
         scores = {s.student_id: s.score for s in gb.assignment_submissions("svm")}
-    assert scores["correct"] == 10.0 and scores["factor2"] == 8.0 and scores["tamper"] == 6.0
+    assert scores["correct"] == 10.0 and scores["factor2"] == 8.0 and scores["tamper"] == 5.0
     assert set(scores) == {"correct", "factor2", "tamper", "looping", "broken"}
 
 
