@@ -11,6 +11,7 @@ import collections
 import csv
 from pathlib import Path
 
+from autograder import sanitize
 from autograder.results import SubmissionResult
 
 
@@ -41,7 +42,7 @@ def write_csv(results: list[SubmissionResult], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(header)
+        writer.writerow([sanitize.csv_cell(h) for h in header])
         for student in sorted(by_student):
             row = [student]
             for a in assignments:
@@ -58,7 +59,7 @@ def write_csv(results: list[SubmissionResult], path: Path) -> Path:
                     else:
                         row.append(f"{p.points:g}")
                 row += ["; ".join(r.mistake_keys), "; ".join(r.flags)]
-            writer.writerow(row)
+            writer.writerow([sanitize.csv_cell(c) for c in row])
     return path
 
 

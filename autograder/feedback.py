@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from autograder import sanitize
 from autograder.results import SubmissionResult
 
 _STYLE = """
@@ -22,7 +23,9 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    # The student's own answer text is shown too: sanitized (no lone surrogates, no control
+    # characters) before it is escaped.
+    return html.escape(sanitize.text(text, 200_000), quote=True)
 
 
 def render(result: SubmissionResult, answers: dict[str, str] | None = None) -> str:

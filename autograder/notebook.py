@@ -24,8 +24,16 @@ class InvalidNotebook(ValueError):
 
 
 def nbgrader_meta(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
     return meta if isinstance(meta, dict) else {}
+
+
+def grade_id(cell) -> str | None:
+    """The cell's nbgrader grade_id when it is a short text, else None (a list, a number or a
+    huge string in a student's metadata is not an id)."""
+    gid = nbgrader_meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) and 0 < len(gid) <= 200 else None
 
 
 def cell_kind(cell) -> str:
@@ -65,6 +73,8 @@ def read_notebook(path: Path):
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise InvalidNotebook(f"the file is not valid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise InvalidNotebook("the file's JSON is nested too deeply to be a notebook") from None
     if not isinstance(data, dict):
         raise InvalidNotebook("the file is JSON but not a notebook (no top-level object)")
     major = data.get("nbformat")
@@ -76,6 +86,8 @@ def read_notebook(path: Path):
         raise InvalidNotebook("the notebook has no cells")
     try:
         nb = nbformat.reads(text, as_version=4)
+    except RecursionError:
+        raise InvalidNotebook("the notebook's metadata is nested too deeply") from None
     except Exception as err:  # nbformat raises several kinds for malformed cells
         raise InvalidNotebook(f"the notebook is malformed ({type(err).__name__}: {str(err)[:200]})") from None
     for cell in nb.cells:
@@ -155,7 +167,7 @@ def _by_grade_id(nb) -> dict:
     """grade_id -> cell, for the cells of nb that have one (the first of duplicates)."""
     out = {}
     for cell in nb.cells if nb is not None else []:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid and gid not in out:
             out[gid] = cell
     return out
@@ -167,10 +179,10 @@ def _student_cells(student_nb, source_by_id, release_cells, source_nb, flags, no
     counts: dict[str, int] = {}
     test_texts = {_digest(c.source): gid for gid, c in release_cells.items()
                   if cell_kind(c) == "test" and c.source.strip()}
-    plain_texts = {_digest(c.source) for c in source_nb.cells if not nbgrader_meta(c).get("grade_id")}
+    plain_texts = {_digest(c.source) for c in source_nb.cells if not grade_id(c)}
     extra_cells = 0
     for cell in student_nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if not gid:
             if cell.get("cell_type") == "code" and _digest(cell.source) in test_texts:
                 notes.append(f"test cell {test_texts[_digest(cell.source)]} lost its grading "
@@ -255,7 +267,7 @@ def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
     cells, answers, answered = [], {}, {}
     for cell in source_nb.cells:
         kind = cell_kind(cell)
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if kind in ("solution", "manual") and gid:
             new, answers[gid], answered[gid] = _answer_cell(cell, gid, theirs_by_id.get(gid),
                                                             release_cells.get(gid), flags, notes)
@@ -318,7 +330,7 @@ def in_kernel_results(executed_nb, parts: list[dict]) -> dict[str, dict]:
     wanted = {p["grade_id"] for p in parts if p["kind"] == "test"}
     results = {}
     for cell in executed_nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid not in wanted or cell.get("cell_type") != "code" or gid in results:
             continue
         outputs = cell.get("outputs", [])

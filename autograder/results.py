@@ -10,6 +10,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autograder import sanitize
+
 
 class Status(str, enum.Enum):
     """How grading one submission ended, from worst to best.
@@ -54,6 +56,13 @@ class PartResult:
     manual: bool = False
     """True for a part a person grades (written answers)."""
 
+    def __post_init__(self) -> None:
+        # Text from a submission reaches CSV, HTML and the terminal: make it safe once, here.
+        self.grade_id = sanitize.line(self.grade_id, 200)
+        self.message = sanitize.text(self.message)
+        self.mistake = None if self.mistake is None else sanitize.text(self.mistake)
+        self.checked = sanitize.text(self.checked)
+
 
 @dataclass
 class SubmissionResult:
@@ -91,6 +100,16 @@ class SubmissionResult:
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
+        # Everything a submission can influence is sanitized when the result is made, so no
+        # later step (gradebook, feedback, grades.csv, report, console) can fail on it.
+        self.student = sanitize.line(self.student, 200)
+        self.reason = None if self.reason is None else sanitize.text(self.reason)
+        self.parts = {sanitize.line(k, 200): v for k, v in self.parts.items()}
+        self.in_kernel = {sanitize.line(k, 200): float(v) for k, v in self.in_kernel.items()}
+        self.flags = [sanitize.text(f) for f in self.flags][:50]
+        self.mistakes = [sanitize.text(m) for m in self.mistakes][:50]
+        self.mistake_keys = [sanitize.line(k, 200) for k in self.mistake_keys][:50]
+        self.notes = [sanitize.text(n) for n in self.notes][:50]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

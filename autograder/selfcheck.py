@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.notebook import InvalidNotebook, cell_kind, nbgrader_meta, read_notebook
+from autograder.notebook import InvalidNotebook, cell_kind, grade_id, nbgrader_meta, read_notebook
 
 
 @dataclass
@@ -39,12 +39,12 @@ def check_integrity(student_nb, release_nb) -> list[str]:
     problems = []
     release = {}
     for cell in release_nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             release[gid] = cell
     seen: dict[str, list] = {}
     for cell in student_nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             seen.setdefault(gid, []).append(cell)
     for gid, cell in release.items():
@@ -91,7 +91,7 @@ def run_visible_tests(path: Path, timeout: float, fast: bool) -> tuple[list[str]
         os.environ.clear()
         os.environ.update(env_before)
     for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type != "code" or not gid:
             continue
         kind = cell_kind(cell)
