@@ -176,25 +176,36 @@ def recorded_results(layout: CourseLayout) -> list[SubmissionResult]:
 def graded_answers(layout: CourseLayout, result: SubmissionResult,
                    notebooks: _Notebooks | None = None) -> dict[str, str] | None:
     """grade_id -> the student's answer text as graded, or None when it cannot be rebuilt."""
-    from autograder.notebook import InvalidNotebook, read_notebook, rebuild
+    from autograder.notebook import read_notebook, rebuild
 
     notebooks = notebooks or _Notebooks(layout)
     try:
         nb = read_notebook(layout.submitted_notebook(result.student, result.assignment))
         rebuilt = rebuild(nb, notebooks.source(result.assignment), notebooks.release(result.assignment))
-    except (InvalidNotebook, OSError, ValueError):
+    except Exception:  # whatever the notebook holds, its page is still written, without answers
         return None
     return dict(rebuilt.answers)
 
 
-def write_all_feedback(layout: CourseLayout,
-                       results: list[SubmissionResult] | None = None) -> list[Path]:
-    """Write one feedback page per result (default: every recorded one); return the paths."""
+def write_all_feedback(layout: CourseLayout, results: list[SubmissionResult] | None = None,
+                       warn: Say | None = _stderr) -> list[Path]:
+    """Write one feedback page per result (default: every recorded one); return the paths.
+
+    One page that cannot be written is that submission's problem alone: it is reported
+    through warn and every other page is still written.
+    """
     from autograder.feedback import write_feedback
 
+    warn = warn or _quiet
     results = recorded_results(layout) if results is None else results
     notebooks = _Notebooks(layout)
-    return [write_feedback(r, layout.feedback, graded_answers(layout, r, notebooks)) for r in results]
+    paths = []
+    for r in results:
+        try:
+            paths.append(write_feedback(r, layout.feedback, graded_answers(layout, r, notebooks)))
+        except Exception as err:
+            warn(f"  could not write the feedback of {r.student}/{r.assignment}: {type(err).__name__}: {err}")
+    return paths
 
 
 @dataclass
