@@ -3,7 +3,9 @@
 Accepted inputs:
 - an LMS export as a zip file, or as a folder of files named by student (Canvas
   "doejane_LATE_1234_5678_svm.ipynb", Moodle "Jane Doe_1234_assignsubmission_file_svm.ipynb",
-  or simply "doejane_svm.ipynb" / "doejane.ipynb" with --assignment);
+  or simply "doejane_svm.ipynb" / "doejane.ipynb" with --assignment); the LMS's numeric
+  user id, when the name has one, is part of the student's id ("doejane_1234"), so two users
+  are never merged, and two users whose names look alike are reported;
 - nbgrader's own submitted/<student>/<assignment>/ folders (or that folder's parent).
 
 Zips are unpacked safely: no absolute paths, no "..", no links, and limits on the number of
@@ -55,6 +57,7 @@ class Submission:
     original: str
     timestamp: str | None = None
     late: bool = False
+    lms_id: str | None = None
 
 
 @dataclass
@@ -165,14 +168,25 @@ def parse_lms_name(filename: str, assignments: list[str], assignment: str | None
 
     filename: the base name of a .ipynb file; assignments: known assignment names;
     assignment: the assignment to assume when the name does not say.
+    The student is the normalized display name, followed by the LMS's numeric user id when
+    the name has one (Canvas "doejane_1234_5678_svm.ipynb" -> "doejane_1234", Moodle
+    "Jane Doe_1234_assignsubmission_file_svm.ipynb" -> "jane_doe_1234"): two LMS users are
+    never merged because their names look alike.
     Raises ValueError naming the file when the student or the assignment cannot be told.
     """
+    student, found, late, _ = _parse_lms_name(filename, assignments, assignment)
+    return student, found, late
+
+
+def _parse_lms_name(filename: str, assignments: list[str], assignment: str | None = None):
+    """(student key, assignment, marked late, LMS user id or None); see parse_lms_name."""
     stem = filename[:-6] if filename.lower().endswith(".ipynb") else filename
     stem = re.sub(r"-\d+$", "", stem)  # Canvas adds -1, -2 to resubmitted files
     tokens = [t for t in re.split(r"_+", stem) if t]
     late = any(t.lower() == "late" for t in tokens)
     found = assignment
     rest = []
+    user_id = None
     for t in tokens:
         low = t.lower()
         hit = next((a for a in assignments if low == a or low.endswith("-" + a)), None)
@@ -182,14 +196,21 @@ def parse_lms_name(filename: str, assignments: list[str], assignment: str | None
             if stripped:
                 rest.append(stripped)
             continue
-        if low in _SKIP_TOKENS or t.isdigit():
+        if t.isdigit():
+            # The first number after the name is the LMS's user id (Canvas, Moodle); the
+            # numbers after it are submission and file ids.
+            if rest and user_id is None:
+                user_id = t.lstrip("0") or "0"
+            continue
+        if low in _SKIP_TOKENS:
             continue
         rest.append(t)
     if found is None:
         raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
     if not rest:
         raise ValueError(f"{filename}: cannot tell the student from the name")
-    return normalize_student(rest[0]), found, late
+    name = normalize_student(rest[0])
+    return (f"{name}_{user_id}" if user_id else name), found, late, user_id
 
 
 def _timestamp_of(path: Path, zipped: dict) -> dt.datetime | None:
@@ -239,6 +260,8 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
         source = source / "submitted"
 
     found: dict[tuple[str, str], list[tuple[Path, dt.datetime | None, bool]]] = {}
+    ids: dict[str, str | None] = {}
+    names: dict[str, set[str]] = {}
     files = sorted(p for p in source.rglob("*") if p.is_file()
                    and not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(source).parts))
     for path in files:
@@ -251,14 +274,22 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
         parts = rel.parts
         try:
             if len(parts) == 3 and parts[1] in assignments:  # nbgrader layout
-                student, assign, late = normalize_student(parts[0]), parts[1], False
+                student, assign, late, user_id = normalize_student(parts[0]), parts[1], False, None
             else:
-                student, assign, late = parse_lms_name(path.name, assignments, assignment)
+                student, assign, late, user_id = _parse_lms_name(path.name, assignments, assignment)
         except ValueError as err:
             report.problems.append((str(rel), str(err)))
             continue
+        ids[student] = user_id
+        if user_id:
+            names.setdefault(student[: -len(user_id) - 1], set()).add(user_id)
         found.setdefault((student, assign), []).append((path, _timestamp_of(path, zipped), late))
 
+    for name, users in sorted(names.items()):
+        if len(users) > 1:
+            listed = ", ".join(f"{name}_{u}" for u in sorted(users, key=int))
+            report.problems.append((name, f"display-name collision: LMS users {', '.join(sorted(users, key=int))} "
+                                          f"share the name {name!r}; they are kept apart as {listed}"))
     for (student, assign), entries in sorted(found.items()):
         entries.sort(key=lambda e: (e[1] or dt.datetime.min, str(e[0])))
         path, when, late = entries[-1]
@@ -281,7 +312,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
             report.problems.append((str(path.relative_to(source)), f"corrupt notebook: {err}; "
                                     "it is kept and will be marked failed"))
         report.submissions.append(Submission(student, assign, str(target), str(path.relative_to(source)),
-                                             stamp, late))
+                                             stamp, late, ids.get(student)))
     (dest / "collect_report.json").write_text(json.dumps(report.to_dict(), indent=1))
     if unpacked.exists():
         shutil.rmtree(unpacked)

@@ -42,9 +42,9 @@ def test_normalize_student_rejects_empty():
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("doejane_LATE_1234_5678_svm.ipynb", ("doejane", "svm", True)),
-    ("doejane_1234_5678_svm-1.ipynb", ("doejane", "svm", False)),
-    ("Jane Doe_1234_assignsubmission_file_softmax.ipynb", ("jane_doe", "softmax", False)),
+    ("doejane_LATE_1234_5678_svm.ipynb", ("doejane_1234", "svm", True)),
+    ("doejane_1234_5678_svm-1.ipynb", ("doejane_1234", "svm", False)),
+    ("Jane Doe_1234_assignsubmission_file_softmax.ipynb", ("jane_doe_1234", "softmax", False)),
     ("alice-svm.ipynb", ("alice", "svm", False)),
 ])
 def test_parse_lms_names(name, expected):
@@ -101,16 +101,32 @@ def test_collect_lms_zip_reports_everything_and_never_stops(tmp_path):
     report = collect(archive, tmp_path / "out" / "submitted", ASSIGNMENTS,
                      deadline=dt.datetime(2026, 11, 22))
     got = {(s.student, s.assignment) for s in report.submissions}
-    assert got == {("doejane", "svm"), ("smithbob", "svm"), ("leeann", "svm"), ("brokenkid", "svm")}
-    kept = tmp_path / "out" / "submitted" / "doejane" / "svm" / "svm.ipynb"
+    assert got == {("doejane_1234", "svm"), ("smithbob_22", "svm"), ("leeann_44", "svm"), ("brokenkid_66", "svm")}
+    kept = tmp_path / "out" / "submitted" / "doejane_1234" / "svm" / "svm.ipynb"
     assert "a = 2" in kept.read_text()  # the newest of the duplicates
-    assert [d[0] for d in report.duplicates] == ["doejane"]
-    assert {s for s, _, _ in report.late} == {"smithbob", "leeann"}
+    assert [d[0] for d in report.duplicates] == ["doejane_1234"]
+    assert {s for s, _, _ in report.late} == {"smithbob_22", "leeann_44"}
+    assert {s.student: s.lms_id for s in report.submissions}["leeann_44"] == "44"
     problems = dict(report.problems)
     assert "not a notebook" in problems["notes_88_99_svm.pdf"]
     assert "corrupt notebook" in problems["brokenkid_66_77_svm.ipynb"]
     saved = json.loads((tmp_path / "out" / "submitted" / "collect_report.json").read_text())
     assert len(saved["submissions"]) == 4
+
+
+def test_two_lms_users_are_never_merged_and_a_name_collision_is_reported(tmp_path):
+    archive = _zip(tmp_path / "lms.zip", [
+        ("roejane_1234_1_svm.ipynb", _nb_bytes("a = 1")),
+        ("Jane Roe_5678_assignsubmission_file_svm.ipynb", _nb_bytes("a = 2")),
+        ("José Díaz_11_assignsubmission_file_svm.ipynb", _nb_bytes()),
+        ("Jose Diaz_12_assignsubmission_file_svm.ipynb", _nb_bytes()),
+    ])
+    report = collect(archive, tmp_path / "out", ASSIGNMENTS)
+    assert sorted(s.student for s in report.submissions) == ["jane_roe_5678", "jose_diaz_11", "jose_diaz_12",
+                                                             "roejane_1234"]
+    assert report.duplicates == []
+    problems = dict(report.problems)
+    assert "display-name collision" in problems["jose_diaz"] and "11, 12" in problems["jose_diaz"]
 
 
 def test_collect_nbgrader_layout(tmp_path):

@@ -45,9 +45,9 @@ def graded(tmp_path_factory):
     lms = root / "lms"
     lms.mkdir()
     for student, nb in subs.items():
-        nbformat.write(nb, lms / f"{student}_1_2_svm.ipynb")
-    (lms / "broken_3_4_svm.ipynb").write_text("{oops")
-    (lms / "essay_5_6_svm.docx").write_bytes(b"PK")
+        nbformat.write(nb, lms / f"{student}_svm.ipynb")
+    (lms / "broken_svm.ipynb").write_text("{oops")
+    (lms / "essay_svm.docx").write_bytes(b"PK")
     out = root / "out"
     args = ["--source", str(source), "--release", str(release), "--out", str(out),
             "--cell-timeout", "15", "--total-timeout", "90"]
@@ -105,8 +105,8 @@ def test_feedback_names_the_bug_and_hides_the_tests(graded):
 def test_collect_report_names_bad_files(graded):
     report = json.loads((graded["out"] / "submitted" / "collect_report.json").read_text())
     names = dict((name, msg) for name, msg in report["problems"])
-    assert "not a notebook" in names["essay_5_6_svm.docx"]
-    assert "corrupt" in names["broken_3_4_svm.ipynb"]
+    assert "not a notebook" in names["essay_svm.docx"]
+    assert "corrupt" in names["broken_svm.ipynb"]
 
 
 def test_gradebook_has_verified_scores(graded):
