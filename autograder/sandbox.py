@@ -26,14 +26,33 @@ and not other students' files.
 
 Limits (:class:`Limits`): the whole run is killed after ``total_timeout`` seconds (the
 process group and the sandbox's process namespace go down together, so code that ignores
-SIGINT dies too); every process gets an address-space limit of ``memory_mb``; the number
-of processes and threads is capped by ``max_procs``; captured stdout and stderr are cut at
-``max_output_bytes`` (a run that prints 20 times more is stopped), which is also the
-largest file the code may write; the scratch
-folder as a whole may hold at most ``max_scratch_bytes``. ``cell_timeout`` is not enforced
-here: it is handed to the code inside as ``LINCLASS_CELL_TIMEOUT`` for nbclient to use.
-A watchdog thread enforces the time, scratch and output limits from the moment the
-program starts.
+SIGINT dies too); the run as a whole may use ``memory_mb`` of memory and ``max_procs``
+processes and threads; captured stdout and stderr are cut at ``max_output_bytes`` (a run
+that prints 20 times more is stopped), which is also the largest file the code may write;
+the scratch folder as a whole may hold at most ``max_scratch_bytes``. ``cell_timeout`` is
+not enforced here: it is handed to the code inside as ``LINCLASS_CELL_TIMEOUT`` for
+nbclient to use. A watchdog thread enforces the time, scratch and output limits from the
+moment the program starts.
+
+The limits hold for the submission as a whole, not per process:
+
+- every run gets a fresh cgroup (cgroup v1 ``memory`` and ``pids``, or cgroup v2, whichever
+  holds the controllers; under ``linclass/`` in each hierarchy) with ``memory_mb`` as its
+  memory limit (memfds and tmpfs pages included, no swap) and ``max_procs`` (plus
+  bubblewrap's own two processes) as ``pids.max``. The child joins it before it runs
+  anything, so everything it starts is in it; when the run ends whatever is left in it is
+  killed and the cgroup removed. A process killed by the kernel for the cgroup's memory
+  limit stops the run: "memory limit (3072 MB) for the submission as a whole". Each
+  process still gets an address-space limit of ``memory_mb`` (RLIMIT_AS) as well: a
+  single huge allocation then fails at once with a MemoryError inside, which the student
+  can read, instead of the kernel's kill;
+- :func:`scratch_mount` makes the scratch folder a tmpfs of ``max_scratch_bytes`` (and a
+  capped number of files), so files deleted while still open count too. The caller wraps
+  the run and the reading of its results in it; the watchdog then only checks whether the
+  tmpfs is full. Without it, the watchdog measures the folder's size every 0.1 s.
+
+Both need root. Without it (or without the controllers mounted) one warning per process
+says so, and the per-process limits remain: RLIMIT_AS, RLIMIT_NPROC and the watchdog.
 
 When the grader runs as root, student code runs under a fresh unprivileged user id
 (chosen per run), because the kernel does not apply the process limit to root.
@@ -52,6 +71,9 @@ files larger than a given size.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import functools
 import logging
 import os
@@ -64,6 +86,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +105,14 @@ _UID_SPAN = 100_000
 _OUTPUT_KILL_FACTOR = 20
 # Size of the private in-memory /tmp inside the sandbox (TMPDIR points into scratch).
 _TMP_BYTES = 64_000_000
+# The cgroup folder (under each controller's hierarchy) that holds one cgroup per run.
+_CGROUP_PARENT = "linclass"
+# Tasks of bubblewrap itself in a run's cgroup (the outer bwrap and the namespace's init),
+# on top of max_procs for the student's code.
+_BWRAP_TASKS = 2
+# Environment variable a caller sets once it has warned, once for the whole grading run,
+# that student code runs unsandboxed (linclass-grade's batch): workers then stay quiet.
+UNSANDBOXED_WARNED_ENV = "LINCLASS_UNSANDBOXED_WARNED"
 
 # The first program inside the sandbox (as root inside the namespace when the grader is
 # root): it caps processes, drops to an unprivileged user id, then starts the real command.
@@ -109,10 +140,13 @@ class Limits:
 
     cell_timeout: float, seconds per notebook cell (handed to nbclient as LINCLASS_CELL_TIMEOUT).
     total_timeout: float, seconds for the whole run; the sandbox is killed after it.
-    memory_mb: int, address-space limit of every process, in MiB.
-    max_procs: int, processes plus threads the student's user id may have at once.
+    memory_mb: int, memory of the run as a whole (its cgroup), and the address-space limit
+        of every process, in MiB.
+    max_procs: int, processes plus threads the run (its cgroup; and the student's user id)
+        may have at once.
     max_output_bytes: int, bytes of stdout+stderr kept, and the largest file that may be written.
-    max_scratch_bytes: int, bytes the whole scratch folder may hold before the run is killed.
+    max_scratch_bytes: int, bytes the whole scratch folder may hold (the size of its tmpfs
+        under scratch_mount; otherwise the run is killed once it holds more).
     """
 
     cell_timeout: float = 120.0
@@ -135,14 +169,17 @@ class SandboxResult:
     """What happened in one sandboxed run.
 
     returncode: int or None, the command's exit code (negative: killed by that signal);
-        None when the run had to be killed (timeout, output or scratch limit).
+        None when the run had to be killed (timeout, output, scratch or whole-run memory limit).
     timed_out: bool, True when total_timeout ran out.
     reason: str or None, why the run did not end normally, in plain words
-        ("timeout after 60 s", "memory limit (3072 MB)", "killed by signal 9", "exit code 1");
-        None for a clean exit 0.
+        ("timeout after 60 s", "memory limit (3072 MB)", "memory limit (3072 MB) for the
+        submission as a whole", "scratch folder limit (...)", "killed by signal 9",
+        "exit code 1"); None for a clean exit 0.
     stdout, stderr: str, decoded as UTF-8 (bad bytes replaced), cut at max_output_bytes.
     duration: float, wall-clock seconds.
     sandboxed: bool, False when bubblewrap was not used (a warning was logged).
+    peak_memory_mb: int or None, the most memory the run used at once as a whole (every
+        process, memfds, tmpfs pages), in MiB; None when the run had no cgroup.
     """
 
     returncode: int | None
@@ -152,6 +189,7 @@ class SandboxResult:
     stderr: str
     duration: float
     sandboxed: bool
+    peak_memory_mb: int | None = None
 
 
 def _bwrap_path() -> str | None:
@@ -159,21 +197,27 @@ def _bwrap_path() -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _bwrap_works() -> bool:
-    """Try a tiny sandbox once: bwrap can be installed yet unusable (no namespaces)."""
+def _bwrap_problem() -> str | None:
+    """Try a tiny sandbox once: bwrap can be installed yet unusable (no namespaces).
+    Returns what is wrong, or None when bwrap works."""
     bwrap = _bwrap_path()
     if bwrap is None:
-        return False
+        return "bubblewrap (bwrap) is not installed"
     probe = [bwrap, *_system_binds(), "--unshare-net", "--unshare-pid", "--die-with-parent",
              "--proc", "/proc", "--dev", "/dev", "true"]
     try:
         done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap ({bwrap}) could not be started: {exc}"
     if done.returncode != 0:
-        log.warning("bubblewrap is installed but cannot create a sandbox here: %s",
-                    done.stderr.decode(errors="replace").strip())
-    return done.returncode == 0
+        detail = done.stderr.decode(errors="replace").strip()
+        log.warning("bubblewrap is installed but cannot create a sandbox here: %s", detail)
+        return f"bubblewrap ({bwrap}) is installed but cannot create a sandbox here: {detail[:300]}"
+    return None
+
+
+def _bwrap_works() -> bool:
+    return _bwrap_problem() is None
 
 
 def sandbox_available() -> bool:
@@ -182,9 +226,14 @@ def sandbox_available() -> bool:
     False when bwrap is not installed, cannot create namespaces on this machine, or
     LINCLASS_NO_SANDBOX=1 is set.
     """
+    return sandbox_problem() is None
+
+
+def sandbox_problem() -> str | None:
+    """Why student code would not run inside bubblewrap, in plain words; None when it will."""
     if os.environ.get("LINCLASS_NO_SANDBOX", "") not in ("", "0"):
-        return False
-    return _bwrap_works()
+        return "LINCLASS_NO_SANDBOX is set, which turns the sandbox off"
+    return _bwrap_problem()
 
 
 def _system_binds() -> list[str]:
@@ -445,6 +494,339 @@ def _scratch_usage(root: Path, max_files: int) -> tuple[int, int]:
     return total, count
 
 
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(key: str, message: str) -> None:
+    """Log message as a warning the first time key comes up in this process."""
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(message)
+
+
+# -- one cgroup per run: memory and processes of the submission as a whole ---------------
+
+@dataclass(frozen=True)
+class _Hierarchy:
+    """A mounted cgroup hierarchy that holds some of the controllers the sandbox uses."""
+
+    version: int  # 1 or 2
+    root: Path  # where it is mounted
+    controllers: frozenset[str]  # of "memory" and "pids"
+
+
+def _cgroup_mounts() -> list[_Hierarchy]:
+    """The hierarchies (from /proc/self/mountinfo) that hold the memory or pids controller."""
+    found: list[_Hierarchy] = []
+    taken: set[str] = set()
+    with open("/proc/self/mountinfo") as fh:
+        lines = fh.read().splitlines()
+    for line in lines:
+        mine, sep, theirs = line.partition(" - ")
+        fields, other = mine.split(), theirs.split()
+        if not sep or len(fields) < 5 or len(other) < 3 or fields[3] != "/":
+            continue  # a bind mount of a sub-folder: use the hierarchy's own root mount
+        fstype, root = other[0], Path(fields[4].replace("\\040", " "))
+        if fstype == "cgroup":
+            wanted = set(other[2].split(",")) & {"memory", "pids"}
+            version = 1
+        elif fstype == "cgroup2":
+            try:
+                wanted = set((root / "cgroup.controllers").read_text().split()) & {"memory", "pids"}
+            except OSError:
+                continue
+            version = 2
+        else:
+            continue
+        wanted -= taken
+        if wanted:
+            found.append(_Hierarchy(version, root, frozenset(wanted)))
+            taken |= wanted
+    return found
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _cgroup_hierarchies() -> tuple[_Hierarchy, ...] | None:
+    """The hierarchies to make each run's cgroup in, with their parent folder ready; None
+    (after one warning) when this machine gives no usable memory controller."""
+    why = None
+    try:
+        found = _cgroup_mounts()
+    except OSError as exc:
+        found, why = [], f"cannot read /proc/self/mountinfo ({exc})"
+    if not any("memory" in h.controllers for h in found):
+        why = why or "no cgroup memory controller is mounted"
+    else:
+        try:
+            for h in found:
+                parent = h.root / _CGROUP_PARENT
+                parent.mkdir(exist_ok=True)
+                if h.version == 2:
+                    # cgroup v2: a controller reaches a child only when every folder above
+                    # it lists the controller in cgroup.subtree_control.
+                    wanted = " ".join(f"+{c}" for c in sorted(h.controllers))
+                    for folder in (h.root, parent):
+                        if not h.controllers <= set((folder / "cgroup.subtree_control").read_text().split()):
+                            _write(folder / "cgroup.subtree_control", wanted)
+            return tuple(found)
+        except OSError as exc:
+            why = f"cannot create cgroups ({exc.strerror or exc}; the grader must run as root)"
+    _warn_once("cgroups", f"no cgroup limits for sandboxed runs: {why}. Memory and processes are "
+               "limited per process only (RLIMIT_AS, RLIMIT_NPROC), so a submission can use more "
+               "memory in total by spreading it over processes or memfds.")
+    return None
+
+
+def cgroups_available() -> bool:
+    """True when every run gets a cgroup of its own that limits its memory (and processes)
+    as a whole."""
+    return _cgroup_hierarchies() is not None
+
+
+class _Cgroup:
+    """The fresh cgroup of one run: a folder per hierarchy, limits set, removed at the end.
+
+    Processes join it before they run anything (see _start), so everything the run starts
+    is counted and can be killed, whatever it does with process groups or sessions.
+    """
+
+    def __init__(self, folders: list[tuple[_Hierarchy, Path]], name: str, limits: Limits):
+        self.folders, self.name, self.limits = folders, name, limits
+
+    @classmethod
+    def create(cls, limits: Limits, tasks: int) -> "_Cgroup | None":
+        """A new cgroup with memory.limit = limits.memory_mb and pids.max = tasks; None when
+        cgroups are not available (warned once)."""
+        hierarchies = _cgroup_hierarchies()
+        if hierarchies is None:
+            return None
+        name = f"run-{os.getpid()}-{secrets.token_hex(6)}"
+        memory = str(int(limits.memory_mb) * 1024 * 1024)
+        group = cls([], name, limits)
+        try:
+            for h in hierarchies:
+                folder = h.root / _CGROUP_PARENT / name
+                folder.mkdir()
+                group.folders.append((h, folder))
+                if "memory" in h.controllers and h.version == 1:
+                    _write(folder / "memory.limit_in_bytes", memory)
+                    if (folder / "memory.memsw.limit_in_bytes").exists():  # memory + swap
+                        _write(folder / "memory.memsw.limit_in_bytes", memory)
+                elif "memory" in h.controllers:
+                    _write(folder / "memory.max", memory)
+                    if (folder / "memory.swap.max").exists():
+                        _write(folder / "memory.swap.max", "0")
+                    _write(folder / "memory.oom.group", "1")  # an OOM kill ends the whole run
+                if "pids" in h.controllers:
+                    _write(folder / "pids.max", str(int(tasks)))
+        except OSError as exc:
+            group.remove()
+            _warn_once("cgroup-create", f"could not create a cgroup for a sandboxed run ({exc}); "
+                       "this run has per-process limits only")
+            return None
+        return group
+
+    def _file(self, controller: str, name: str) -> Path | None:
+        for h, folder in self.folders:
+            if controller in h.controllers:
+                return folder / name
+        return None
+
+    def open_procs(self) -> list[int]:
+        """Descriptors of every folder's cgroup.procs, for the child to write its pid into
+        before it runs anything (opened here: the child only calls write)."""
+        return [os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for _, folder in self.folders]
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel killed because the run as a whole ran out of memory."""
+        h = next((h for h, _ in self.folders if "memory" in h.controllers), None)
+        path = self._file("memory", "memory.oom_control" if h and h.version == 1 else "memory.events")
+        try:
+            text = path.read_text() if path else ""
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def peak_bytes(self) -> int | None:
+        """The most memory the run used at once (v2 kernels before 5.19: None)."""
+        for name in ("memory.max_usage_in_bytes", "memory.peak"):
+            path = self._file("memory", name)
+            if path is not None and path.exists():
+                try:
+                    return int(path.read_text().split()[0])
+                except (OSError, ValueError, IndexError):
+                    return None
+        return None
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for _, folder in self.folders:
+            try:
+                found |= {int(p) for p in (folder / "cgroup.procs").read_text().split()}
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def _kill(self, pid: int) -> None:
+        # SIGKILL pid only while it is still in this cgroup: a pid read from cgroup.procs
+        # may have ended and been reused by another process since.
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            return
+        try:
+            with open(f"/proc/{pid}/cgroup") as fh:
+                mine = any(line.endswith(f"/{_CGROUP_PARENT}/{self.name}") for line in fh.read().splitlines())
+            if mine:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def kill_all(self, wait: float = 0.0) -> bool:
+        """SIGKILL every process of the run; with wait > 0, until none is left or wait
+        seconds passed. True when none is left."""
+        deadline = time.monotonic() + wait
+        kill_file = next((folder / "cgroup.kill" for h, folder in self.folders if h.version == 2
+                          and (folder / "cgroup.kill").exists()), None)
+        while True:
+            left = self.pids()
+            if not left:
+                return True
+            if kill_file is not None:
+                try:
+                    _write(kill_file, "1")
+                except OSError:
+                    kill_file = None
+            if kill_file is None:
+                for pid in left:
+                    self._kill(pid)
+            if time.monotonic() >= deadline:
+                return not self.pids()
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        """Remove the cgroup's folders (kill_all first); a folder still busy is logged."""
+        for _, folder in reversed(self.folders):
+            for attempt in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or attempt == 49:
+                        log.warning("could not remove cgroup %s: %s", folder, exc)
+                        break
+                    self.kill_all()
+                    time.sleep(0.02)
+        self.folders = []
+
+
+# -- scratch as a tmpfs of its own: the scratch limit counts every byte, open or deleted --
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_MS_NOSUID, _MS_NODEV = 2, 4
+_MNT_DETACH = 2
+_mounts: dict[Path, int] = {}  # scratch folders mounted by scratch_mount -> size in bytes
+_mounts_lock = threading.Lock()
+
+
+def _mount_tmpfs(path: Path, size: int, inodes: int) -> None:
+    options = f"size={int(size)},nr_inodes={int(inodes)},mode=0700".encode()
+    if _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV), options) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount tmpfs on {path}: {os.strerror(err)}")
+
+
+def _unmount(path: Path) -> None:
+    if _libc.umount2(os.fsencode(path), 0) == 0:
+        return
+    err = ctypes.get_errno()
+    if err == errno.EBUSY and _libc.umount2(os.fsencode(path), _MNT_DETACH) == 0:
+        # Something still holds a file there (the run's processes are gone by now): the
+        # kernel frees the tmpfs when it lets go.
+        log.warning("scratch tmpfs %s was busy; detached it", path)
+        return
+    raise OSError(err, f"umount {path}: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def scratch_mount(scratch: Path, max_bytes: int):
+    """Make scratch a tmpfs of max_bytes for the runs inside the with block; yields the
+    resolved folder.
+
+    Every byte the sandboxed code writes there counts, open-but-deleted files included, and
+    a write beyond max_bytes fails with ENOSPC (no space left on device); the number of
+    files is capped too. The pages belong to the run's cgroup, so they also count against
+    its memory. Read the results (read_scratch_file) inside the with block: on leaving it
+    the tmpfs is unmounted and everything in it is gone (the empty folder stays, for the
+    caller to remove).
+
+    scratch: Path, a new or empty folder (a folder with files in it raises ValueError: they
+    would be hidden); max_bytes: int, the size of the tmpfs (Limits.max_scratch_bytes).
+    Where mounting is not possible (the grader is not root, or the kernel refuses), a
+    warning is logged once, the folder stays as it is and the watchdog measures its size
+    instead, as without this context manager.
+    """
+    scratch = Path(scratch).absolute()
+    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = scratch.resolve()
+    if any(scratch.iterdir()):
+        raise ValueError(f"scratch {scratch} is not empty; mount the tmpfs before writing into it")
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
+    try:
+        _mount_tmpfs(scratch, max_bytes, _MAX_SCRATCH_FILES + 16)
+    except OSError as exc:
+        _warn_once("tmpfs", f"scratch folders are not size-limited tmpfs mounts ({exc.strerror or exc}; "
+                   "the grader must run as root): the watchdog measures their size instead, which "
+                   "does not see files that are deleted while still open")
+        yield scratch
+        return
+    with _mounts_lock:
+        _mounts[scratch] = max_bytes
+    try:
+        yield scratch
+    finally:
+        with _mounts_lock:
+            _mounts.pop(scratch, None)
+        _unmount(scratch)
+
+
+def _scratch_tmpfs(scratch: Path) -> int | None:
+    """The size of the tmpfs scratch_mount put on scratch, or None."""
+    with _mounts_lock:
+        size = _mounts.get(scratch)
+    return size if size is not None and os.path.ismount(scratch) else None
+
+
+def _tmpfs_full(scratch: Path) -> str | None:
+    """Why the tmpfs on scratch is full, or None."""
+    try:
+        info = os.statvfs(scratch)
+    except OSError:
+        return None
+    if info.f_bavail == 0:
+        return f"scratch folder limit ({info.f_blocks * info.f_frsize} bytes: no space left)"
+    if info.f_favail == 0:
+        return f"scratch folder limit (more than {_MAX_SCRATCH_FILES} files)"
+    return None
+
+
 class _Capture:
     """Reads one pipe to its end, keeping at most a shared byte budget."""
 
@@ -485,6 +867,8 @@ def _describe_exit(returncode: int, stderr: str, limits: Limits) -> str | None:
         return f"memory limit ({limits.memory_mb} MB)"
     if "Resource temporarily unavailable" in tail or "can't start new thread" in tail:
         return f"process limit ({limits.max_procs} processes)"
+    if "No space left on device" in tail:
+        return f"scratch folder limit ({limits.max_scratch_bytes} bytes: no space left)"
     if returncode < 0:
         return f"killed by signal {-returncode} ({signal.Signals(-returncode).name})" \
             if -returncode in signal.valid_signals() else f"killed by signal {-returncode}"
@@ -496,6 +880,14 @@ def _describe_exit(returncode: int, stderr: str, limits: Limits) -> str | None:
 
 
 def _warn_unsandboxed() -> None:
+    """Warn, once per process, that student code runs without bubblewrap; nothing when the
+    caller already warned for the whole grading run (UNSANDBOXED_WARNED_ENV is set)."""
+    if os.environ.get(UNSANDBOXED_WARNED_ENV, "") not in ("", "0"):
+        return
+    with _warned_lock:
+        if "unsandboxed" in _warned:
+            return
+        _warned.add("unsandboxed")
     message = ("UNSANDBOXED: bubblewrap is not available, so student code runs with only "
                "resource limits and can read and write this machine's files. Install it "
                "with `apt-get install -y bubblewrap` before grading real submissions.")
@@ -528,8 +920,10 @@ class _Launch:
     scratch: Path
     env: dict
     limits: Limits
-    preexec: object
+    preexec: Callable[[], None]
     sandboxed: bool
+    tasks: int  # pids.max of the run's cgroup: max_procs plus bubblewrap's own
+    tmpfs: int | None = None  # size of scratch's tmpfs (scratch_mount), None: measured by scanning
 
 
 def _prepare(argv, scratch, readonly, hidden, limits, env) -> _Launch:
@@ -547,19 +941,22 @@ def _prepare(argv, scratch, readonly, hidden, limits, env) -> _Launch:
         (scratch / sub).mkdir(exist_ok=True)
     run_env = _sandbox_env(scratch, limits, env)
 
+    tmpfs = _scratch_tmpfs(scratch)
     if not sandbox_available():
         _warn_unsandboxed()
         nproc = _tasks_of_uid(os.getuid()) + limits.max_procs if os.geteuid() != 0 else limits.max_procs
-        return _Launch(argv, scratch, run_env, limits, _rlimit_setter(limits, nproc), False)
+        return _Launch(argv, scratch, run_env, limits, _rlimit_setter(limits, nproc), False,
+                       limits.max_procs, tmpfs)
+    tasks = limits.max_procs + _BWRAP_TASKS
     uid = _UID_BASE + secrets.randbelow(_UID_SPAN) if os.geteuid() == 0 else -1
     if uid >= 0:
         _chown_tree(scratch, uid)
         # The launcher sets the process limit once it runs as the new user id.
         cmd = _bwrap_command(view, scratch, limits, uid, limits.max_procs, argv)
-        return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, None), True)
+        return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, None), True, tasks, tmpfs)
     nproc = _tasks_of_uid(os.getuid()) + limits.max_procs
     cmd = _bwrap_command(view, scratch, limits, uid, nproc, argv)
-    return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, nproc), True)
+    return _Launch(cmd, scratch, run_env, limits, _rlimit_setter(limits, nproc), True, tasks, tmpfs)
 
 
 def _check_pass_fds(pass_fds) -> tuple[int, ...]:
@@ -579,11 +976,16 @@ class _Watchdog:
     monotonic time the run was over (set when the thread ends).
     """
 
-    def __init__(self, proc: subprocess.Popen, launch: _Launch, captures: list[_Capture], start: float):
+    def __init__(self, proc: subprocess.Popen, launch: _Launch, captures: list[_Capture], start: float,
+                 cgroup: _Cgroup | None = None):
         self.proc, self.launch, self.captures, self.start = proc, launch, captures, start
+        self.cgroup = cgroup
         self.killed_for: str | None = None
         self.timed_out = False
         self.end: float | None = None
+        self.oom_killed = False  # the kernel killed a process: the run as a whole ran out of memory
+        self.scratch_full: str | None = None  # scratch's tmpfs was full when the run ended
+        self.peak_memory: int | None = None  # bytes, from the cgroup
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="sandbox-watchdog", daemon=True)
         self.thread.start()
@@ -594,13 +996,24 @@ class _Watchdog:
             if self.killed_for is None and self.proc.poll() is None:
                 self.killed_for, self.timed_out = reason, timed_out
                 _kill_group(self.proc)
+                if self.cgroup is not None:
+                    self.cgroup.kill_all()
 
     def _over_time(self, now: float) -> str | None:
         limit = self.launch.limits.total_timeout
         return f"timeout after {limit:g} s" if now - self.start > limit else None
 
+    def _over_memory(self) -> str | None:
+        if self.cgroup is not None and self.cgroup.oom_kills():
+            return _whole_memory_reason(self.launch.limits)
+        return None
+
     def _over_scratch(self) -> tuple[str | None, int]:
-        """(reason or None, number of entries) from one scan of the scratch folder."""
+        """(reason or None, number of entries) from one look at the scratch folder."""
+        if self.launch.tmpfs is not None:
+            # The kernel enforces the size and the number of files; a full tmpfs means the
+            # code tried to write more.
+            return _tmpfs_full(self.launch.scratch), 0
         limit = self.launch.limits.max_scratch_bytes
         used, files = _scratch_usage(self.launch.scratch, _MAX_SCRATCH_FILES)
         if used > limit:
@@ -630,7 +1043,8 @@ class _Watchdog:
             if (reason := self._over_time(now)) is not None:
                 self.stop(reason, timed_out=True)
                 return
-            if now >= next_scan:  # reason is None here
+            reason = self._over_memory()
+            if reason is None and now >= next_scan:
                 reason, files = self._over_scratch()
                 # Scanning a big folder costs time; look less often when it is big.
                 next_scan = now + max(_POLL_SECONDS, 0.5 * min(files, _MAX_SCRATCH_FILES) / 10_000)
@@ -652,8 +1066,17 @@ class _Watchdog:
             self.proc.wait(timeout=_KILL_GRACE)
         if not self.launch.sandboxed:
             # Without a process namespace, children that left the group may survive the
-            # parent; the group at least goes down with it.
+            # parent; the group at least goes down with it (and the cgroup takes the rest).
             _kill_group(self.proc)
+        if self.cgroup is not None:
+            # Whatever is left of the run, wherever it went, is in the cgroup.
+            if not self.cgroup.kill_all(wait=_KILL_GRACE):
+                log.warning("processes of a sandboxed run survived SIGKILL: %s", sorted(self.cgroup.pids()))
+            self.oom_killed = self.cgroup.oom_kills() > 0
+            self.peak_memory = self.cgroup.peak_bytes()
+            self.cgroup.remove()
+        if self.launch.tmpfs is not None:
+            self.scratch_full = _tmpfs_full(self.launch.scratch)
         for capture in self.captures:
             capture.thread.join(timeout=_KILL_GRACE)
 
@@ -663,11 +1086,23 @@ def _describe_run(proc: subprocess.Popen, watchdog: _Watchdog, captures: list[_C
     """The SandboxResult of a run that is over."""
     stdout, stderr = (c.text() for c in captures)
     duration = (watchdog.end or time.monotonic()) - watchdog.start
+    peak = None if watchdog.peak_memory is None else round(watchdog.peak_memory / 2**20)
     if watchdog.killed_for:
         return SandboxResult(None, watchdog.timed_out, watchdog.killed_for, stdout, stderr,
-                             duration, launch.sandboxed)
-    return SandboxResult(proc.returncode, False, _describe_exit(proc.returncode, stderr, launch.limits),
-                         stdout, stderr, duration, launch.sandboxed)
+                             duration, launch.sandboxed, peak)
+    # The kernel stopped the run (it may have ended before the watchdog looked): the same
+    # answer whatever the timing.
+    if watchdog.oom_killed:
+        return SandboxResult(None, False, _whole_memory_reason(launch.limits), stdout, stderr,
+                             duration, launch.sandboxed, peak)
+    reason = _describe_exit(proc.returncode, stderr, launch.limits)
+    if watchdog.scratch_full and proc.returncode != 0:
+        reason = watchdog.scratch_full
+    return SandboxResult(proc.returncode, False, reason, stdout, stderr, duration, launch.sandboxed, peak)
+
+
+def _whole_memory_reason(limits: Limits) -> str:
+    return f"memory limit ({limits.memory_mb} MB) for the submission as a whole"
 
 
 class Running:
@@ -680,12 +1115,12 @@ class Running:
         context manager that kills the run if it is still going on exit.
     """
 
-    def __init__(self, proc: subprocess.Popen, launch: _Launch, start: float):
+    def __init__(self, proc: subprocess.Popen, launch: _Launch, start: float, cgroup: _Cgroup | None = None):
         self.proc = proc
         self._launch = launch
         budget, lock = [int(launch.limits.max_output_bytes)], threading.Lock()
         self._captures = [_Capture(proc.stdout, budget, lock), _Capture(proc.stderr, budget, lock)]
-        self._watchdog = _Watchdog(proc, launch, self._captures, start)
+        self._watchdog = _Watchdog(proc, launch, self._captures, start, cgroup)
         self._result: SandboxResult | None = None
 
     @property
@@ -717,13 +1152,37 @@ class Running:
 
 
 def _start(launch: _Launch, stdin, pass_fds: tuple[int, ...] = ()) -> Running:
-    """Start the launch's command with its output captured and its watchdog running.
+    """Start the launch's command in a cgroup of its own (when cgroups are available), with
+    its output captured and its watchdog running.
     Raises OSError when the command cannot be started."""
-    start = time.monotonic()
-    proc = subprocess.Popen(launch.cmd, cwd=launch.scratch, env=launch.env, stdin=stdin,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds,
-                            preexec_fn=launch.preexec, start_new_session=True)
-    return Running(proc, launch, start)
+    cgroup = _Cgroup.create(launch.limits, launch.tasks)
+    join: list[int] = []
+    try:
+        join = cgroup.open_procs() if cgroup is not None else []
+
+        def preexec():
+            # In the child, before it runs anything: join the cgroup, so every process it
+            # starts is in it too, then the per-process limits.
+            pid = str(os.getpid()).encode()
+            for fd in join:
+                os.write(fd, pid)
+            launch.preexec()
+
+        start = time.monotonic()
+        proc = subprocess.Popen(launch.cmd, cwd=launch.scratch, env=launch.env, stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds,
+                                preexec_fn=preexec, start_new_session=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        if cgroup is not None:
+            cgroup.kill_all(wait=_KILL_GRACE)
+            cgroup.remove()
+        if isinstance(exc, OSError):
+            raise
+        raise OSError(f"the sandbox's child could not be set up: {exc}") from exc
+    finally:
+        for fd in join:
+            os.close(fd)
+    return Running(proc, launch, start, cgroup)
 
 
 def start_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hidden: list[Path] = (),

@@ -402,13 +402,19 @@ def test_killing_the_parent_fails_and_the_grader_lives(tmp_path):
     assert result.returncode == 1 and "ProcessLookupError" in result.stderr
 
 
-def test_unsandboxed_fallback_is_loud_and_keeps_limits(tmp_path, monkeypatch, caplog):
+def test_unsandboxed_fallback_is_loud_and_keeps_limits(tmp_path, monkeypatch, caplog, capsys):
     monkeypatch.setenv("LINCLASS_NO_SANDBOX", "1")
+    monkeypatch.delenv(sandbox.UNSANDBOXED_WARNED_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "_warned", set())  # as in a fresh process
     assert sandbox.sandbox_available() is False
+    assert "LINCLASS_NO_SANDBOX" in sandbox.sandbox_problem()
     with caplog.at_level(logging.WARNING, logger="autograder.sandbox"):
         result = run_py("print('hi')", tmp_path)
-    assert result.sandboxed is False and result.stdout == "hi\n"
-    assert any("UNSANDBOXED" in r.getMessage() for r in caplog.records)
+        again = run_py("print('hi')", tmp_path)
+    assert result.sandboxed is False and result.stdout == "hi\n" and again.stdout == "hi\n"
+    # Loud, but once per process, not once per run.
+    assert sum("UNSANDBOXED" in r.getMessage() for r in caplog.records) == 1
+    assert capsys.readouterr().err.count("UNSANDBOXED") == 1
     loop = run_py("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass",
                   tmp_path, Limits(total_timeout=1.5, memory_mb=768))
     assert loop.timed_out and loop.reason == "timeout after 1.5 s" and loop.sandboxed is False
