@@ -14,9 +14,10 @@ gradebook, then into its record, so a run killed in between grades that one agai
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,50 @@ class NoSubmissions(LookupError):
 
 class NoResults(LookupError):
     """There is no recorded result yet (the message says where none was found)."""
+
+
+class SandboxMissing(RuntimeError):
+    """Student code would run without the sandbox and nobody allowed it (the message says
+    what is missing and what to do)."""
+
+
+def check_sandbox(allow_unsandboxed: bool = False) -> str | None:
+    """None when student code will run in the sandbox (bubblewrap). Otherwise the warning
+    to give once for the whole run when allow_unsandboxed is True; raises SandboxMissing
+    when it is False."""
+    from autograder import sandbox
+
+    problem = sandbox.sandbox_problem()
+    if problem is None:
+        return None
+    if not allow_unsandboxed:
+        raise SandboxMissing(
+            f"refusing to grade: {problem}, so student code would run UNSANDBOXED and could read "
+            "and change this machine's files (other students' work, the gradebook, the answer key).\n"
+            "Install bubblewrap (Debian/Ubuntu: `apt-get install -y bubblewrap`), or pass "
+            "--allow-unsandboxed to grade anyway, with a warning.")
+    return (f"WARNING: student code runs UNSANDBOXED ({problem}; --allow-unsandboxed was given): it "
+            "can read and change this machine's files. Install bubblewrap with "
+            "`apt-get install -y bubblewrap` before grading real submissions.")
+
+
+def _warned_once(results: Iterator, warned: bool) -> Iterator:
+    """results, iterated with the sandbox told that the unsandboxed warning was given once
+    for the whole run (when warned): the workers started meanwhile inherit it and stay quiet."""
+    if not warned:
+        yield from results
+        return
+    from autograder.sandbox import UNSANDBOXED_WARNED_ENV
+
+    before = os.environ.get(UNSANDBOXED_WARNED_ENV)
+    os.environ[UNSANDBOXED_WARNED_ENV] = "1"
+    try:
+        yield from results
+    finally:
+        if before is None:
+            os.environ.pop(UNSANDBOXED_WARNED_ENV, None)
+        else:
+            os.environ[UNSANDBOXED_WARNED_ENV] = before
 
 
 @dataclass
@@ -99,7 +144,8 @@ class _Notebooks:
 def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
                 submitted: Path | None = None, workers: int | None = None,
                 scheduler: str | None = None, regrade: bool = False,
-                progress: Say | None = _stdout, warn: Say | None = _stderr) -> BatchResult:
+                progress: Say | None = _stdout, warn: Say | None = _stderr,
+                allow_unsandboxed: bool = False) -> BatchResult:
     """Grade every submission collected under layout.submitted; skip what is recorded.
 
     layout: CourseLayout; config: GradeConfig (``layout.grade_config(...)``).
@@ -109,11 +155,14 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
     regrade: grade again even what is recorded for the same notebook.
     progress: called with one line per step and per graded submission (None: silent);
         warn: called with each warning (also kept in BatchResult.warnings).
-    Raises NoSubmissions when nothing is found to grade.
+    allow_unsandboxed: grade even without a working bubblewrap (warned once for the run).
+    Raises SandboxMissing when bubblewrap is missing and allow_unsandboxed is False, and
+    NoSubmissions when nothing is found to grade.
     """
-    from autograder import gradebook, parallel, sandbox
+    from autograder import gradebook, parallel
     from autograder.collect import find_submitted
 
+    unsandboxed = check_sandbox(allow_unsandboxed)
     progress, warn = progress or _quiet, warn or _quiet
     folder = Path(submitted) if submitted is not None else layout.submitted
     subs = find_submitted(folder, layout.assignments())
@@ -141,11 +190,12 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         warn(text)
 
     progress(f"{len(kept)} submission(s) already graded (kept), {len(jobs)} to grade on {where}")
-    if jobs and not sandbox.sandbox_available():
-        warning("WARNING: bubblewrap is not available: student code will run UNSANDBOXED")
+    if jobs and unsandboxed:
+        warning(unsandboxed)
     notebooks = _Notebooks(layout)
     t0 = time.monotonic()
-    for n, res in enumerate(parallel.grade_many(jobs, config, workers, scheduler), 1):
+    graded = _warned_once(parallel.grade_many(jobs, config, workers, scheduler), bool(jobs and unsandboxed))
+    for n, res in enumerate(graded, 1):
         try:
             gradebook.record(layout.gradebook, notebooks.source(res.assignment), res)
         except Exception as err:  # the record below still keeps the grade

@@ -13,6 +13,11 @@ build/grading/ in the course): submitted/ (collected notebooks), results/ (one r
 submission; a re-run skips what is recorded), gradebook.db (nbgrader's gradebook),
 feedback/, grades.csv, report.txt and report.png.
 
+Student code runs in the bubblewrap sandbox (autograder.sandbox). Without a working
+bubblewrap, run and autograde stop with exit code 2 and say what is missing; with
+--allow-unsandboxed they grade anyway, and warn once. selfcheck runs the student's own
+notebook on their own machine and needs no sandbox.
+
 Each command only parses its options into a CourseLayout (autograder.layout) and calls the
 library (autograder.batch, autograder.collect, autograder.selfcheck).
 """
@@ -54,12 +59,27 @@ def _collect(args, layout: CourseLayout) -> int:
     return 0 if report.submissions else 1
 
 
+def _refuse_unsandboxed(args) -> int:
+    """2 (after saying why) when bubblewrap does not work and --allow-unsandboxed is not given."""
+    from autograder.batch import SandboxMissing, check_sandbox
+
+    try:
+        check_sandbox(args.allow_unsandboxed)
+    except SandboxMissing as err:
+        print(f"linclass-grade: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _autograde(args, layout: CourseLayout, submitted: Path | None = None) -> int:
     from autograder.batch import NoSubmissions, grade_batch, results_table
 
+    if code := _refuse_unsandboxed(args):
+        return code
     try:
         batch = grade_batch(layout, _config(args, layout), assignment=args.assignment, submitted=submitted,
-                            workers=args.workers, scheduler=args.scheduler, regrade=args.regrade)
+                            workers=args.workers, scheduler=args.scheduler, regrade=args.regrade,
+                            allow_unsandboxed=args.allow_unsandboxed)
     except NoSubmissions as err:
         print(err, file=sys.stderr)
         return 1
@@ -113,7 +133,8 @@ def cmd_export(args) -> int:
 
 def cmd_run(args) -> int:
     layout = _layout(args).require_source()
-    code = _collect(args, layout) or _autograde(args, layout) or _feedback(layout) or _export(layout)
+    code = (_refuse_unsandboxed(args) or _collect(args, layout) or _autograde(args, layout)
+            or _feedback(layout) or _export(layout))
     if code:
         return code
     print(f"\nfeedback: {layout.feedback}/<student>/<assignment>/<assignment>.html")
@@ -170,6 +191,9 @@ def _common(p, grading: bool = True) -> None:
         p.add_argument("--workers", type=int, help="processes on this machine (default: every core)")
         p.add_argument("--scheduler", help="grade on Dask: a scheduler address, or 'local' for a LocalCluster")
         p.add_argument("--regrade", action="store_true", help="grade again even what is recorded")
+        p.add_argument("--allow-unsandboxed", action="store_true",
+                       help="grade even without a working bubblewrap (student code then runs "
+                       "unsandboxed; warned once). Without it grading stops with exit code 2")
 
 
 def build_parser() -> argparse.ArgumentParser:

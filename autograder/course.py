@@ -141,10 +141,24 @@ def generate_release(layout: CourseLayout) -> None:
               f"{_shown(layout, layout.source / name)}/", flush=True)
 
 
-def grade_samples(layout: CourseLayout, samples: Path = SAMPLES) -> int:
-    """Collect, grade, give feedback on and export the sample submissions; 0 when all went well."""
-    from autograder.batch import export_reports, grade_batch, results_table, write_all_feedback
+def grade_samples(layout: CourseLayout, samples: Path = SAMPLES, allow_unsandboxed: bool = False) -> int:
+    """Collect, grade, give feedback on and export the sample submissions; 0 when all went well,
+    2 when bubblewrap does not work and allow_unsandboxed is False."""
+    from autograder.batch import (
+        SandboxMissing,
+        check_sandbox,
+        export_reports,
+        grade_batch,
+        results_table,
+        write_all_feedback,
+    )
     from autograder.collect import collect
+
+    try:
+        check_sandbox(allow_unsandboxed)
+    except SandboxMissing as err:
+        print(f"      {err}\n      (python -m autograder.course build --allow-unsandboxed)", file=sys.stderr)
+        return 2
 
     report = collect(samples, layout.submitted, layout.assignments())
     print(report.text(), flush=True)
@@ -152,7 +166,7 @@ def grade_samples(layout: CourseLayout, samples: Path = SAMPLES) -> int:
         print(f"      no sample submissions in {samples}", file=sys.stderr)
         return 1
     # The grader keeps its own record per submission, so a repeated run reuses it.
-    batch = grade_batch(layout, layout.grade_config())
+    batch = grade_batch(layout, layout.grade_config(), allow_unsandboxed=allow_unsandboxed)
     print()
     print(results_table(batch.results))
     pages = write_all_feedback(layout, batch.results)
@@ -161,7 +175,8 @@ def grade_samples(layout: CourseLayout, samples: Path = SAMPLES) -> int:
     return 0
 
 
-def build(data_dir: str | None, synthetic: bool, course_root: str | Path | None = None) -> int:
+def build(data_dir: str | None, synthetic: bool, course_root: str | Path | None = None,
+          allow_unsandboxed: bool = False) -> int:
     """Build the course at course_root (default: the current folder); returns the exit code."""
     t0 = time.time()
     layout = CourseLayout.from_options(course_root).require_source()
@@ -199,7 +214,7 @@ def build(data_dir: str | None, synthetic: bool, course_root: str | Path | None 
             step.key = release_key()
 
     with Step(4, "Autograding the sample submissions in autograder/samples/", stamps):
-        code = grade_samples(layout)
+        code = grade_samples(layout, allow_unsandboxed=allow_unsandboxed)
         if code:
             return code
 
@@ -222,9 +237,11 @@ def main(argv=None) -> int:
                    help="the course folder holding solutions/ (default: the current folder)")
     p.add_argument("--data-dir", help="folder holding or receiving cifar-10-batches-py")
     p.add_argument("--synthetic", action="store_true", help="use a small synthetic dataset")
+    p.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade the samples even without a working bubblewrap (warned once)")
     args = parser.parse_args(argv)
     try:
-        return build(args.data_dir, args.synthetic, args.course_root)
+        return build(args.data_dir, args.synthetic, args.course_root, args.allow_unsandboxed)
     except ValueError as err:
         print(f"python -m autograder.course: error: {err}", file=sys.stderr)
         return 2
