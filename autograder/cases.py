@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 LARGE_REG = 2.5e4
 LOSS_RTOL = 1e-6      # the reference and a correct answer agree to ~1e-12; this leaves room
 GRAD_RTOL = 1e-6      # relative to the largest entry of the expected gradient
@@ -178,7 +177,8 @@ def compare_loss(name, case, student, expected, part):
     if part in (None, "grad"):
         arr, problem = _as_array(dW, inp["W"].shape)
         if arr is None:
-            return False, f"{name}: dW must have the shape of W {inp['W'].shape}; on the case '{label}' it was {problem}."
+            return False, (f"{name}: dW must have the shape of W {inp['W'].shape}; on the case '{label}' "
+                           f"it was {problem}.")
         if not np.all(np.isfinite(arr)):
             hint = (" Subtract each example's largest score before np.exp so it cannot overflow."
                     if shifted else "")
@@ -192,7 +192,8 @@ def compare_loss(name, case, student, expected, part):
                 hint = " If dW is right at reg=0, check the regularization gradient, 2 * reg * W."
             return False, (f"{name}: dW on the case '{label}' differs from the expected gradient "
                            f"(largest difference {err:.1e} of its largest entry).{hint}")
-    return True, f"{name}: {'loss and dW' if part is None else ('loss' if part == 'loss' else 'dW')} correct on the case '{label}'."
+    what = "loss and dW" if part is None else ("loss" if part == "loss" else "dW")
+    return True, f"{name}: {what} correct on the case '{label}'."
 
 
 def compare_sample_batch(name, case, student, expected=None):
@@ -204,10 +205,12 @@ def compare_sample_batch(name, case, student, expected=None):
     for key in ("batch", "same_seed", "other_seed"):
         out = student[key]
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return False, f"{name} must return a pair (X_batch, y_batch); on the case '{label}' it returned {type(out).__name__}."
+            return False, (f"{name} must return a pair (X_batch, y_batch); on the case '{label}' it returned "
+                           f"{type(out).__name__}.")
         Xb, problem = _as_array(out[0], (B, D))
         if Xb is None:
-            return False, f"{name}: X_batch must have shape (batch_size, D) = {(B, D)}; on the case '{label}' it was {problem}."
+            return False, (f"{name}: X_batch must have shape (batch_size, D) = {(B, D)}; on the case '{label}' "
+                           f"it was {problem}.")
         yb = np.asarray(out[1])
         if yb.shape != (B,) or yb.dtype.kind not in "iu":
             return False, (f"{name}: y_batch must be an int array of shape (batch_size,) = ({B},); "
@@ -245,10 +248,12 @@ def compare_sgd_step(name, case, student, expected):
     label = case["label"]
     inp = case["inputs"]
     if not isinstance(student, (tuple, list)) or len(student) != 2:
-        return False, f"{name} must return a pair (W_new, loss); on the case '{label}' it returned {type(student).__name__}."
+        return False, (f"{name} must return a pair (W_new, loss); on the case '{label}' it returned "
+                       f"{type(student).__name__}.")
     W_new, problem = _as_array(student[0], inp["W"].shape)
     if W_new is None:
-        return False, f"{name}: W_new must have the shape of W {inp['W'].shape}; on the case '{label}' it was {problem}."
+        return False, (f"{name}: W_new must have the shape of W {inp['W'].shape}; on the case '{label}' "
+                       f"it was {problem}.")
     loss = _as_scalar(student[1])
     if loss is None:
         return False, f"{name}: the loss must be a single number; on the case '{label}' it was {student[1]!r:.80}."
@@ -278,7 +283,8 @@ def compare_predict(name, case, student, expected):
     if pred.shape != (N,):
         return False, f"{name}: y_pred must have shape (N,) = ({N},); on the case '{label}' it had shape {pred.shape}."
     if pred.dtype.kind not in "iu":
-        return False, f"{name}: y_pred must hold ints (class indices); on the case '{label}' its dtype was {pred.dtype}."
+        return False, (f"{name}: y_pred must hold ints (class indices); on the case '{label}' its dtype "
+                       f"was {pred.dtype}.")
     wrong = int(np.sum(pred != expected))
     if wrong:
         return False, (f"{name}: on the case '{label}' {wrong} of {N} predictions are wrong; predict the class "

@@ -95,13 +95,14 @@ def normalize_student(raw: str) -> str:
     return text[:64]
 
 
-def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> list[tuple[Path, dt.datetime]]:
+def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> list[tuple[Path, dt.datetime]]:
     """Unpack a zip into dest safely; return [(extracted file, its timestamp)].
 
     Raises UnsafeArchive (nothing is left in dest) when any rule is broken, and
     ValueError for a file that is not a zip.
     """
     archive, dest = Path(archive), Path(dest)
+    limits = limits or ZipLimits()
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as err:
@@ -227,7 +228,7 @@ def _timestamp_of(path: Path, zipped: dict) -> dt.datetime | None:
 
 
 def collect(source: Path, dest: Path, assignments: list[str], assignment: str | None = None,
-            deadline: dt.datetime | None = None, limits: ZipLimits = ZipLimits()) -> CollectReport:
+            deadline: dt.datetime | None = None, limits: ZipLimits | None = None) -> CollectReport:
     """Gather submissions from source into dest/<student>/<assignment>/<assignment>.ipynb.
 
     source: a zip, a folder of LMS files, or an nbgrader submitted/ folder (or its parent).

@@ -35,14 +35,20 @@ import secrets
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder import answer_key, bugs, registry, sandbox, static_scan
-from autograder.notebook import (InvalidNotebook, graded_parts, in_kernel_results, read_notebook,
-                                 rebuild, setup_imports)
+from autograder.notebook import (
+    InvalidNotebook,
+    graded_parts,
+    in_kernel_results,
+    read_notebook,
+    rebuild,
+    setup_imports,
+)
 from autograder.probe_driver import probe_functions
 from autograder.results import PartResult, Status, SubmissionResult
 from autograder.verify import verify_function
@@ -298,8 +304,9 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         flags.append("needs a person: " + "; ".join(machinery))
         for fn, v in verdicts.items():
             if registry.get(fn).speed_graded and v.checks["vectorized"][0]:
+                used = machinery[0].split(" uses ", 1)[-1]
                 v.checks["vectorized"] = (False, f"{fn}: speed points are left to the person who reviews "
-                                                 "your answer cells (they use " + machinery[0].split(" uses ", 1)[-1] + ")")
+                                                 f"your answer cells (they use {used})")
     for fn, record in probe.records.items():
         if record.hooks_changed:
             flags.append(f"tampering suspected: {fn} changed Python's tracing hooks")

@@ -17,8 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.results import SubmissionResult
 from autograder.notebook import graded_parts
+from autograder.results import SubmissionResult
 
 
 def file_digest(path: Path) -> str:

@@ -12,9 +12,18 @@ git-ignored ``autograder/work/``.
 import os
 import re
 
-from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
-                                    ClearOutput, ClearSolutions, ComputeChecksums,
-                                    IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells)
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it reads this file)
 

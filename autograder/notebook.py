@@ -307,8 +307,8 @@ def setup_imports(source_nb) -> list[str]:
     for cell in source_nb.cells:
         if cell.cell_type != "code" or cell_kind(cell) in ("solution", "test"):
             continue
-        text = "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l
-                         for l in cell.source.splitlines())
+        text = "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln
+                         for ln in cell.source.splitlines())
         try:
             tree = ast.parse(text)
         except SyntaxError:

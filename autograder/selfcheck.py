@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.notebook import InvalidNotebook, cell_kind, grade_id, nbgrader_meta, read_notebook
+from autograder.notebook import InvalidNotebook, cell_kind, grade_id, read_notebook
 
 
 @dataclass

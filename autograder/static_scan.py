@@ -67,7 +67,7 @@ def scan(source: str) -> list[str]:
     Returns a sorted list of short findings ("sys.settrace at line 3"); empty when none.
     Code that does not parse gives no findings (it fails on its own when it runs).
     """
-    text = "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+    text = "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -93,8 +93,9 @@ def scan(source: str) -> list[str]:
                 findings.add(f"from {module} import ... at line {line}")
             elif node.module == "sys":
                 findings.add(f"from sys import ... at line {line}")
-        elif isinstance(node, ast.Attribute) and (node.attr in MACHINERY_ATTRIBUTES or
-                                                  (isinstance(node.value, ast.Name) and node.value.id in MACHINERY_BASES)):
+        elif isinstance(node, ast.Attribute) and (
+                node.attr in MACHINERY_ATTRIBUTES
+                or (isinstance(node.value, ast.Name) and node.value.id in MACHINERY_BASES)):
             findings.add(f"{ast.unparse(node)[:60]} at line {line}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MACHINERY_CALLS:
             findings.add(f"{node.func.id}() at line {line}")
@@ -146,7 +147,8 @@ def _size_names(fn: ast.FunctionDef, examples: set[str]) -> set[str]:
                 if isinstance(target, ast.Name) and _is_example_count(value, examples, sizes):
                     sizes.add(target.id)
                 elif (isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name)
-                      and isinstance(value, ast.Attribute) and value.attr == "shape" and _mentions(value.value, examples)):
+                      and isinstance(value, ast.Attribute) and value.attr == "shape"
+                      and _mentions(value.value, examples)):
                     sizes.add(target.elts[0].id)  # N, D = X.shape
     return sizes
 
@@ -176,8 +178,8 @@ def loops_over_examples(source: str, function_name: str, also: tuple[str, ...] =
     classes or over a constant are not.
     """
     try:
-        tree = ast.parse("\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l
-                                   for l in source.splitlines()))
+        tree = ast.parse("\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln
+                                   for ln in source.splitlines()))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}

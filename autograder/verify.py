@@ -43,7 +43,8 @@ def profile_of(record: ProbeRecord) -> dict:
     """The plain-data profile of a record, for judge_vectorized and judge_not_reference."""
     errors = [v for ok, v in record.trace_outputs if not ok]
     return {"function": record.name, "sizes": list(cases.VECTOR_SIZES), "events": list(record.events),
-            "reference_calls": sorted(set(record.reference_calls)), "defined_in": record.defined_in, "fingerprint": record.fingerprint,
+            "reference_calls": sorted(set(record.reference_calls)), "defined_in": record.defined_in,
+            "fingerprint": record.fingerprint,
             "error": errors[0] if errors else (record.error if not record.events else None)}
 
 

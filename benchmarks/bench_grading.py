@@ -35,7 +35,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import autograder  # noqa: E402,F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 import nbformat  # noqa: E402
+
 from autograder.grade import GradeConfig, ensure_data  # noqa: E402
 from autograder.parallel import Job, grade_many  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402

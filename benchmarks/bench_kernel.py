@@ -31,8 +31,10 @@ for p in (str(HERE.parent), str(HERE)):
 import numpy as np  # noqa: E402
 
 from _common import interleaved, matmul_rate_fns, option, read_bandwidth_fns, row  # noqa: E402
-from linclass.reference import losses  # noqa: E402
-from linclass.reference import fast  # noqa: E402
+from linclass.reference import (
+    fast,  # noqa: E402
+    losses,  # noqa: E402
+)
 from linclass.reference.fast import softmax_loss_fast, svm_loss_fast  # noqa: E402
 
 TARGET_RATIO = 2.5

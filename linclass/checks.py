@@ -98,7 +98,8 @@ def check_expected(fn, loss: str, part: str | None = None, rtol: float = 1e-8) -
             assert err < rtol, f"the loss {where} is {float(got_loss):.10g}; expected {want_loss:.10g}"
         if part in (None, "grad"):
             assert np.shape(got_dW) == W.shape, f"dW must have the shape of W, {W.shape}; got {np.shape(got_dW)}"
-            err = float(np.max(np.abs(np.asarray(got_dW, dtype=np.float64) - want_dW)) / max(np.max(np.abs(want_dW)), 1e-8))
+            diff = np.max(np.abs(np.asarray(got_dW, dtype=np.float64) - want_dW))
+            err = float(diff / max(np.max(np.abs(want_dW)), 1e-8))
             assert err < rtol, (f"dW {where} differs from the stored gradient (largest difference {err:.1e} of "
                                 "its largest entry); check it with gradcheck first")
 

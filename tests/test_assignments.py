@@ -182,7 +182,8 @@ def test_source_notebook_has_the_graded_cells(repo_root, name):
 def test_release_has_no_solutions_and_friendly_stubs(repo_root, name):
     nb = read(repo_root / "assignments" / name / f"{name}.ipynb")
     text = json.dumps(nb.cells)
-    for secret in ["BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "autograder", "hidden.check_", "rng.choice(X.shape[0]",
+    for secret in ["BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "autograder", "hidden.check_",
+                   "rng.choice(X.shape[0]",
                    "np.argmax(X @ W, axis=1)"]:
         assert secret not in text, f"the release leaks {secret!r}"
     cells = cells_by_id(nb)
@@ -304,7 +305,8 @@ def test_a_correct_answer_that_warns_keeps_full_marks(fresh_course, synthetic_di
     env = course_env(synthetic_dir, fast=True)
     nb = read(course / "solutions" / "svm" / "svm.ipynb")
     cell = cells_by_id(nb)["svm_loss_vectorized_code"]
-    cell.source = cell.source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + WARNING_SOLUTION.strip("\n") + "\n")
+    marker = "    ### BEGIN SOLUTION\n"
+    cell.source = cell.source.replace(marker, marker + WARNING_SOLUTION.strip("\n") + "\n")
     assert "warnings.warn" in cell.source
     submitted = course / "autograder" / "work" / "submitted" / "student1" / "svm"
     submitted.mkdir(parents=True)

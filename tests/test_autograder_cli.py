@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 import nbformat
+
 from autograder import cli
 from autograder.batch import NoSubmissions, grade_batch
 from autograder.export import report_text, write_csv

@@ -8,9 +8,18 @@ import zipfile
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 import nbformat
-from autograder.collect import (UnsafeArchive, ZipLimits, collect, normalize_student, parse_lms_name,
-                                safe_extract)
+
+from autograder.collect import (
+    UnsafeArchive,
+    ZipLimits,
+    collect,
+    normalize_student,
+    parse_lms_name,
+    safe_extract,
+)
 
 ASSIGNMENTS = ["softmax", "svm"]
 

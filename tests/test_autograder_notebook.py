@@ -6,9 +6,11 @@ import json
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 import nbformat
-from autograder.notebook import (InvalidNotebook, graded_parts, rebuild, read_notebook,
-                                 setup_imports)
+
+from autograder.notebook import InvalidNotebook, graded_parts, read_notebook, rebuild, setup_imports
 from autograder.selfcheck import check_integrity
 from tools import make_samples as ms
 

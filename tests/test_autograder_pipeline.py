@@ -8,7 +8,10 @@ import json
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 import nbformat
+
 from autograder import cli
 from tools import make_samples as ms
 

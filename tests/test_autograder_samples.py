@@ -7,6 +7,8 @@ import json
 import pytest
 
 import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
+
+# isort: split
 from autograder import cli
 from tools.make_samples import EXPECTED, SAMPLES
 

@@ -15,7 +15,6 @@ from autograder import answer_key, hidden, registry, verify
 from autograder.cases import LARGE_REG
 from autograder.harness import calls
 
-
 # ------------------------------------------------------- independent implementations
 
 def svm_ok(W, X, y, reg):

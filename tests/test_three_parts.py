@@ -44,7 +44,8 @@ def kit_files() -> list[Path]:
 
 def test_the_kit_never_imports_the_answer_key():
     offenders = [f"{p.relative_to(ROOT)}:{line} imports {name}" for p in kit_files()
-                 for name, line in _imports(p) if name == "linclass.reference" or name.startswith("linclass.reference.")]
+                 for name, line in _imports(p)
+                 if name == "linclass.reference" or name.startswith("linclass.reference.")]
     assert offenders == []
 
 
@@ -104,4 +105,5 @@ def test_shipped_code_never_imports_tests_or_tools(part):
     for path in sorted((ROOT / part).rglob("*.py")):
         for name, line in _imports(path):
             top = name.split(".")[0]
-            assert top not in ("tests", "tools", "benchmarks", "attacks"), f"{path.relative_to(ROOT)}:{line} imports {name}"
+            where = f"{path.relative_to(ROOT)}:{line}"
+            assert top not in ("tests", "tools", "benchmarks", "attacks"), f"{where} imports {name}"

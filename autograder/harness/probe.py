@@ -32,8 +32,6 @@ import signal
 import sys
 import traceback
 
-import numpy as np
-
 import calls  # noqa: E402  (this folder is the script's own: sys.path[0])
 import wire  # noqa: E402
 

@@ -26,7 +26,6 @@ import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
-
 SAVE_EVERY = 5.0  # seconds between saves of the partly executed notebook
 KERNEL_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_config.py")
 

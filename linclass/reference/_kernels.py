@@ -21,11 +21,8 @@ need): NaN and inf still propagate, which linclass.reference.fast relies on to n
 from __future__ import annotations
 
 import math
-
 import os
 import sys
-
-import numpy as np
 
 
 def _import_numba():

@@ -610,7 +610,8 @@ def binary_loss(w, X, y, kind, reg):
     w_arr = _as_float_array(w, "w", 1)
     y_arr = np.asarray(y)
     if y_arr.ndim != 1 or not np.issubdtype(y_arr.dtype, np.integer):
-        raise ValueError(f"y must be an integer array of shape (N,) with values -1 or +1, got {y_arr.dtype} {y_arr.shape}")
+        raise ValueError(f"y must be an integer array of shape (N,) with values -1 or +1, "
+                         f"got {y_arr.dtype} {y_arr.shape}")
     if not np.all((y_arr == 1) | (y_arr == -1)):
         raise ValueError("y must hold only -1 and +1 for a binary loss (map 0/1 labels with 2 * y - 1)")
     # Reuse the multiclass checks with w as a (D, 1) matrix; labels are checked above.
