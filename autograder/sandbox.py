@@ -1213,7 +1213,9 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hid
     argv: list of str, the command; argv[0] must be visible inside (for example
         python_executable(), or a program under /usr/bin).
     scratch: Path, an existing or new folder; the command's working folder, mounted at the
-        same path. Only this folder survives the run.
+        same path. Only this folder survives the run. For the scratch limit to count every
+        byte (files deleted while open too), make it a tmpfs first: run, and read the
+        results, inside ``with scratch_mount(scratch, limits.max_scratch_bytes):``.
     readonly: list of Path, existing folders or files shown read-only at the same path, on
         top of python_paths() and the system libraries (for the grader: the kit folder,
         the harness folder, the data folder).
