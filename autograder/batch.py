@@ -121,7 +121,8 @@ class _Notebooks:
     """Reads each source/release notebook once per batch."""
 
     def __init__(self, layout: CourseLayout):
-        self.layout, self._cache = layout, {}
+        self.layout = layout
+        self._cache: dict[Path, object] = {}
 
     def _read(self, path: Path):
         import nbformat

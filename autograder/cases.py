@@ -55,7 +55,7 @@ def loss_cases(function_name: str, rng: np.random.Generator) -> list[dict]:
     # (s_j - s_y + 1 = 0 would need a difference of exactly -1).
     D, C, N = 8, 5, 30
     X = (rng.random((N, D)) < 0.5).astype(np.float64)
-    W = 0.75 * rng.integers(-1, 2, (D, C))
+    W = 0.75 * rng.integers(-1, 2, (D, C)).astype(np.float64)
     y = rng.integers(0, C, N)
     cases.append(_loss_case(f"tied scores, W {W.shape}, X {X.shape}, reg=0", W, X, y, 0.0, function_name))
 

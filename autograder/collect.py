@@ -95,7 +95,8 @@ def normalize_student(raw: str) -> str:
     return text[:64]
 
 
-def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> list[tuple[Path, dt.datetime]]:
+def safe_extract(archive: Path, dest: Path,
+                 limits: ZipLimits | None = None) -> list[tuple[Path, dt.datetime | None]]:
     """Unpack a zip into dest safely; return [(extracted file, its timestamp)].
 
     Raises UnsafeArchive (nothing is left in dest) when any rule is broken, and
@@ -108,7 +109,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
     except zipfile.BadZipFile as err:
         raise ValueError(f"{archive.name} is not a valid zip file ({err})") from None
     dest.mkdir(parents=True, exist_ok=True)
-    out: list[tuple[Path, dt.datetime]] = []
+    out: list[tuple[Path, dt.datetime | None]] = []
     total = 0
     try:
         with zf:
@@ -245,7 +246,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     unpacked = dest.parent / (dest.name + ".unpacked")
-    zipped: dict[Path, dt.datetime] = {}
+    zipped: dict[Path, dt.datetime | None] = {}
     if source.is_file():
         if unpacked.exists():
             shutil.rmtree(unpacked)

@@ -46,10 +46,11 @@ def write_csv(results: list[SubmissionResult], path: Path) -> Path:
         for student in sorted(by_student):
             row = [student]
             for a in assignments:
-                r = by_student[student].get(a)
-                if r is None:
+                found = by_student[student].get(a)
+                if found is None:
                     row += ["missing", "no submission", "", ""] + [""] * len(parts[a]) + ["", ""]
                     continue
+                r = found
                 graded = r.status != "failed"
                 row += [r.status, r.reason or "", f"{r.score:g}" if graded else "", f"{r.max_score:g}"]
                 for gid in parts[a]:
@@ -69,7 +70,7 @@ def report_text(results: list[SubmissionResult]) -> str:
     lines = ["Class report", "============", ""]
     for a in sorted({r.assignment for r in results}):
         rs = [r for r in results if r.assignment == a]
-        counts = collections.Counter(r.status for r in rs)
+        counts = collections.Counter(str(r.status) for r in rs)
         lines.append(f"Assignment {a}: {len(rs)} submission(s); " +
                      ", ".join(f"{counts[s]} {s}" for s in ("graded", "needs manual grading", "flagged", "failed")))
         graded = [r for r in rs if r.status != "failed"]

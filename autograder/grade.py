@@ -150,7 +150,7 @@ def ensure_data(config: GradeConfig) -> Path:
 def _failed(student, assignment, reason, parts, t0, sandboxed=True, flags=None, notes=None):
     table = {p["grade_id"]: PartResult(p["grade_id"], 0.0, p["points"], "not graded: " + reason,
                                        manual=p["kind"] == "manual") for p in parts}
-    return SubmissionResult(student, assignment, "failed", reason, table, {}, flags or [], [], 0.0,
+    return SubmissionResult(student, assignment, Status.FAILED, reason, table, {}, flags or [], [], 0.0,
                             sum(p["points"] for p in parts), time.monotonic() - t0, sandboxed,
                             notes=notes or [])
 
@@ -293,8 +293,8 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     flags, notes = list(rebuilt.flags), list(rebuilt.notes)
     if probe.problem and not probe.records:
         return _failed(student, assignment, probe.problem, parts, t0, sandboxed, flags, notes)
-    for gid, err in probe.cell_errors.items():
-        notes.append(f"your answer cell {gid!r} raised {err}")
+    for gid, cell_error in probe.cell_errors.items():
+        notes.append(f"your answer cell {gid!r} raised {cell_error}")
     verdicts = {fn: verify_function(probe.records.get(fn), fn) for fn in functions}
     _apply_loop_evidence(rebuilt, probe, verdicts)
     machinery = _machinery_findings(rebuilt)

@@ -166,9 +166,9 @@ class CourseLayout:
         """
         from autograder.grade import GradeConfig
 
-        paths = {"source_dir": self.source, "release_dir": self.release, "work_dir": self.work}
+        paths: dict[str, object] = {"source_dir": self.source, "release_dir": self.release, "work_dir": self.work}
         clash = sorted(set(paths) & set(overrides))
         if clash:
             raise TypeError(f"{', '.join(clash)} come(s) from the layout; make the layout with "
                             "other folders instead")
-        return GradeConfig(**paths, **overrides)
+        return GradeConfig(**paths, **overrides)  # type: ignore[arg-type]  # checked by GradeConfig

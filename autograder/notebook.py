@@ -328,10 +328,10 @@ def in_kernel_results(executed_nb, parts: list[dict]) -> dict[str, dict]:
     Returns grade_id -> {"passed": bool, "ran": bool, "error": str | None}.
     """
     wanted = {p["grade_id"] for p in parts if p["kind"] == "test"}
-    results = {}
+    results: dict[str, dict] = {}
     for cell in executed_nb.cells:
         gid = grade_id(cell)
-        if gid not in wanted or cell.get("cell_type") != "code" or gid in results:
+        if gid is None or gid not in wanted or cell.get("cell_type") != "code" or gid in results:
             continue
         outputs = cell.get("outputs", [])
         error = next((o for o in outputs if o.get("output_type") == "error"), None)

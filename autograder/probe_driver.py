@@ -144,7 +144,7 @@ def probe_functions(scratch: Path, cells: list[dict], setup: list[str], function
         run.problem = f"the probe of your functions gave no answer within {call_timeout + _DEADLINE_SLACK:g} s"
     except EOFError:
         run.problem = "the probe of your functions stopped"
-    except (wire.WireError, BrokenPipeError, OSError) as err:
+    except (wire.WireError, BrokenPipeError, OSError, TypeError, ValueError, AttributeError) as err:
         run.problem = f"the probe of your functions sent something unusable ({str(err)[:200]})"
     finally:
         running.kill()
@@ -162,12 +162,16 @@ def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cell
                   "library_folders": [str(answer_key.kit_folder())]})
     cell_seconds = sum(float(stuck_cells.get(c["grade_id"], call_timeout)) for c in cells) + 2 * _DEADLINE_SLACK
     header, _ = _expect(channel, "cells", cell_seconds)
-    run.cell_errors = {str(k)[:100]: str(v)[:500] for k, v in dict(header.get("cell_errors") or {}).items()}
-    run.setup_errors = [str(e)[:500] for e in list(header.get("setup_errors") or [])][:20]
-    found = header.get("functions") or {}
+    # The header came from the sandbox: every field is checked for its type before use.
+    cell_errors, setup_errors, found = (header.get(k) for k in ("cell_errors", "setup_errors", "functions"))
+    cell_errors = cell_errors if isinstance(cell_errors, dict) else {}
+    run.cell_errors = {str(k)[:100]: str(v)[:500] for k, v in list(cell_errors.items())[:50]}
+    run.setup_errors = [str(e)[:500] for e in (setup_errors if isinstance(setup_errors, list) else [])][:20]
+    found = found if isinstance(found, dict) else {}
     deadline = call_timeout + _DEADLINE_SLACK
     for name in functions:
-        info = found.get(name) if isinstance(found.get(name), dict) else {}
+        entry = found.get(name)
+        info: dict = entry if isinstance(entry, dict) else {}
         record = ProbeRecord(name, defined=info.get("defined") is True,
                              defined_in=str(info["defined_in"])[:300] if info.get("defined_in") else None,
                              fingerprint=str(info["fingerprint"])[:64] if info.get("fingerprint") else None)

@@ -62,7 +62,7 @@ def judge_not_reference(profile: dict) -> tuple[bool, str]:
         resolved = where
     if not where.startswith("<") and resolved.startswith(library_prefixes([answer_key.kit_folder()])):
         return False, f"{name} must be a function you define with def in the notebook, not a library function."
-    copied = answer_key.fingerprints().get(profile.get("fingerprint"))
+    copied = answer_key.fingerprints().get(profile.get("fingerprint") or "")
     if copied:
         return False, (f"{name} is a copy of the reference implementation {copied}, compiled in the "
                        "notebook; write it yourself. It earns no points.")
@@ -191,7 +191,7 @@ def verify_function(record: ProbeRecord | None, name: str) -> FunctionVerdict:
 
     profile = profile_of(record)
     own, own_msg = judge_not_reference(profile)
-    copied = answer_key.fingerprints().get(record.fingerprint)
+    copied = answer_key.fingerprints().get(record.fingerprint or "")
     from_key = answer_key.is_answer_key_file(record.defined_in or "") or bool(record.reference_calls)
     if not own and (copied or from_key):
         v.calls_reference = True

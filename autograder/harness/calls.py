@@ -49,7 +49,7 @@ def call_args(function_name: str, inputs: dict) -> list:
     ``sgd_step`` gets :func:`probe_loss` for its ``loss_fn``; ``sample_batch`` gets a fresh
     ``np.random.Generator`` seeded with ``rng_seed``.
     """
-    args = []
+    args: list = []
     for key, value in inputs.items():
         if key == "loss_fn":
             args.append(probe_loss)

@@ -140,7 +140,7 @@ def _run_cells(spec: dict, ns: dict) -> dict:
     functions = {}
     for name in spec.get("functions", []):
         fn = ns.get(name)
-        info = {"defined": callable(fn), "defined_in": None, "fingerprint": None}
+        info: dict[str, object] = {"defined": callable(fn), "defined_in": None, "fingerprint": None}
         if callable(fn):
             where = calls.defined_in(fn)
             info["defined_in"] = None if where is None else _short(where, 300)

@@ -20,7 +20,7 @@ import time
 
 # jsonschema imports rfc3987_syntax for a URI format check that notebooks never use; it
 # builds a grammar at import time and makes every `import nbformat` about 4 s slower.
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "not installed"
 
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
@@ -48,18 +48,19 @@ def main(argv: list[str]) -> int:
     src, dest = argv
     nb = nbformat.read(src, as_version=4)
     timeout = float(os.environ.get("LINCLASS_CELL_TIMEOUT", "120"))
-    current = {"index": None, "saved": time.monotonic()}
+    running: list[int | None] = [None]     # the index of the cell that is running
+    saved = [time.monotonic()]             # when the notebook was last written
 
     def before_cell(cell, cell_index, **kw):
         # Every cell, markdown too: when a cell times out, this is the one that was running.
-        current["index"] = cell_index
+        running[0] = cell_index
 
     def after_cell(cell, cell_index, **kw):
         # Plots make the notebook large; writing it after every cell costs real time, so
         # a run that is killed loses at most the last few seconds of cells.
-        if time.monotonic() - current["saved"] > SAVE_EVERY:
+        if time.monotonic() - saved[0] > SAVE_EVERY:
             _save(nb, dest)
-            current["saved"] = time.monotonic()
+            saved[0] = time.monotonic()
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, shutdown_kernel="immediate",
@@ -71,15 +72,15 @@ def main(argv: list[str]) -> int:
         client.execute()
     except CellTimeoutError:
         _save(nb, dest)
-        _status("cell timeout", f"a cell ran longer than {timeout:g} s", current["index"])
+        _status("cell timeout", f"a cell ran longer than {timeout:g} s", running[0])
         return 0
     except DeadKernelError as err:
         _save(nb, dest)
-        _status("dead kernel", f"the kernel died: {err}", current["index"])
+        _status("dead kernel", f"the kernel died: {err}", running[0])
         return 0
     except Exception as err:
         _save(nb, dest)
-        _status("error", f"{type(err).__name__}: {err}", current["index"])
+        _status("error", f"{type(err).__name__}: {err}", running[0])
         return 0
     _save(nb, dest)
     _status("ok")
