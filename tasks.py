@@ -3,6 +3,7 @@
 
     python3 tasks.py build     # set up, then build the course end to end and grade the samples
     python3 tasks.py test      # set up, then run the whole test suite
+    python3 tasks.py lint      # set up, then ruff (lint and import order) and mypy (the grader)
     python3 tasks.py bench     # set up, then run every speed benchmark side by side
     python3 tasks.py release   # set up, then build the student release: dist/student/ and dist/student.zip
     python3 tasks.py samples   # set up, then regenerate autograder/samples/submitted/
@@ -28,8 +29,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BUILD = ROOT / "build"
 DIST = ROOT / "dist"
-EXTRAS = {"build": "test,scale", "test": "test,scale", "bench": "test,scale,bench", "setup": "test,scale",
-          "release": "test,scale"}
+# One set of extras for everyday work (so test, lint and build share one install); the
+# benchmarks add scikit-learn.
+EXTRAS = {"build": "test,scale,lint", "test": "test,scale,lint", "lint": "test,scale,lint",
+          "bench": "test,scale,lint,bench", "setup": "test,scale,lint", "release": "test,scale,lint"}
 
 
 def say(msg: str) -> None:
@@ -98,6 +101,16 @@ def cmd_bench(args) -> int:
                            cwd=ROOT, env=data_env())
 
 
+def cmd_lint(args) -> int:
+    python = setup(EXTRAS["lint"])
+    bin_dir = venv_bin("python").parent
+    code = 0
+    for name, cmd in (("ruff", [str(bin_dir / "ruff"), "check", "."]), ("mypy", [str(bin_dir / "mypy")])):
+        say(f"{name}: {' '.join(cmd[1:]) or '(the settings in pyproject.toml)'}")
+        code = subprocess.call(cmd, cwd=ROOT, env=data_env()) or code
+    return code
+
+
 def cmd_samples(args) -> int:
     python = setup(EXTRAS["setup"])
     return subprocess.call([str(python), str(ROOT / "tools" / "make_samples.py"), "--root", str(ROOT)],
@@ -139,6 +152,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("bench", help="set up, then run every benchmark (extra args go to benchmarks/run.py)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("lint", help="set up, then run ruff and mypy with the settings in pyproject.toml")
+    p.set_defaults(func=cmd_lint)
     p = sub.add_parser("samples", help="set up, then regenerate the sample submissions (tools/make_samples.py)")
     p.set_defaults(func=cmd_samples)
     p = sub.add_parser("release", help="set up, then build the student release (README, notebooks, wheel) "
