@@ -328,6 +328,44 @@ def test_fallback_without_tmpfs_warns_once_and_the_watchdog_measures(tmp_path, m
     assert len(warnings) == 1 and "Operation not permitted" in warnings[0]
 
 
+def test_cgroup_v2_files_written_on_a_stand_in_hierarchy(tmp_path, monkeypatch, fresh_warnings):
+    # This machine may have only cgroup v1 controllers: the v2 code path runs on plain
+    # folders standing in for a cgroup2 mount, to check what it writes where.
+    root = tmp_path / "unified"
+    root.mkdir()
+    (root / "cgroup.subtree_control").write_text("")
+    hierarchy = sandbox._Hierarchy(2, root, frozenset({"memory", "pids"}))
+    monkeypatch.setattr(sandbox, "_cgroup_mounts", lambda: [hierarchy])
+    sandbox._cgroup_hierarchies.cache_clear()
+    try:
+        (root / "linclass").mkdir()
+        (root / "linclass" / "cgroup.subtree_control").write_text("")
+        assert sandbox._cgroup_hierarchies() == (hierarchy,)
+        # Controllers enabled for the children, at the top and in linclass/.
+        assert (root / "cgroup.subtree_control").read_text() == "+memory +pids"
+        assert (root / "linclass" / "cgroup.subtree_control").read_text() == "+memory +pids"
+        group = sandbox._Cgroup.create(Limits(memory_mb=300, max_procs=10), 12)
+        assert group is not None
+        [(_, folder)] = group.folders
+        assert folder.parent == root / "linclass" and folder.name.startswith(f"run-{os.getpid()}-")
+        assert (folder / "memory.max").read_text() == str(300 * MB)
+        assert (folder / "pids.max").read_text() == "12"
+        assert (folder / "memory.oom.group").read_text() == "1"
+        (folder / "memory.events").write_text("low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n")
+        assert group.oom_kills() == 1
+        (folder / "memory.peak").write_text(str(123 * MB))
+        assert group.peak_bytes() == 123 * MB
+        (folder / "cgroup.procs").write_text("")
+        (folder / "cgroup.kill").write_text("")
+        assert group.kill_all(wait=0.1) is True
+        for f in folder.iterdir():
+            f.unlink()
+        group.remove()
+        assert not folder.exists()
+    finally:
+        sandbox._cgroup_hierarchies.cache_clear()
+
+
 # -- linclass-grade refuses to grade unsandboxed ----------------------------------------
 
 
