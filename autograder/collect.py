@@ -4,7 +4,7 @@ Accepted inputs:
 - an LMS export as a zip file, or as a folder of files named by student (Canvas
   "doejane_LATE_1234_5678_svm.ipynb", Moodle "Jane Doe_1234_assignsubmission_file_svm.ipynb",
   or simply "doejane_svm.ipynb" / "doejane.ipynb" with --assignment); the LMS's numeric
-  user id, when the name has one, is part of the student's id ("doejane_1234"), so two users
+  user id, when the name has one, is part of the student's id ("doejane-1234"), so two users
   are never merged, and two users whose names look alike are reported;
 - nbgrader's own submitted/<student>/<assignment>/ folders (or that folder's parent).
 
@@ -17,6 +17,7 @@ a corrupt notebook, by name; nothing stops the batch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -95,12 +96,31 @@ def normalize_student(raw: str) -> str:
     return text[:64]
 
 
-def safe_extract(archive: Path, dest: Path,
-                 limits: ZipLimits | None = None) -> list[tuple[Path, dt.datetime | None]]:
+_MAX_NAME_BYTES = 150
+
+
+def _safe_component(part: str) -> str:
+    """A path component that any file system takes: a long one keeps its start and its end
+    (where LMS names put the student and the assignment) around a digest of the whole."""
+    part = "".join(" " if ord(ch) < 32 or ch == "\x7f" else ch for ch in part)
+    raw = part.encode("utf-8", "surrogatepass")
+    if len(raw) <= _MAX_NAME_BYTES:
+        return part.encode("utf-8", "replace").decode("utf-8")
+    digest = hashlib.sha256(raw).hexdigest()[:10]
+    head = raw[:60].decode("utf-8", "ignore")
+    tail = raw[-70:].decode("utf-8", "ignore")
+    return f"{head}~{digest}~{tail}"
+
+
+def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None,
+                 problems: list | None = None) -> list[tuple[Path, dt.datetime | None]]:
     """Unpack a zip into dest safely; return [(extracted file, its timestamp)].
 
-    Raises UnsafeArchive (nothing is left in dest) when any rule is broken, and
-    ValueError for a file that is not a zip.
+    Raises UnsafeArchive (nothing is left in dest) when a rule against hostile archives is
+    broken (a path leaving dest, a link, a zip bomb), and ValueError for a file that is not a
+    zip. Names no file system takes (too long, control characters) are shortened and cleaned.
+    problems: a list; when given, a member that cannot be written is reported there as
+    (name, reason) and the others are still unpacked.
     """
     archive, dest = Path(archive), Path(dest)
     limits = limits or ZipLimits()
@@ -127,12 +147,19 @@ def safe_extract(archive: Path, dest: Path,
                     raise UnsafeArchive(f"{archive.name}: entry {name!r} is a symbolic link")
                 if info.is_dir():
                     continue
-                target = dest.joinpath(*parts)
+                target = dest.joinpath(*[_safe_component(part) for part in parts])
                 if dest.resolve() not in target.resolve().parents:
                     raise UnsafeArchive(f"{archive.name}: entry {name!r} points outside the folder")
-                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    dst = open(target, "wb")
+                except OSError as err:
+                    if problems is None:
+                        raise
+                    problems.append((_safe_component(name), f"could not be unpacked ({err.strerror}); ignored"))
+                    continue
                 written = 0
-                with zf.open(info) as src, open(target, "wb") as dst:
+                with zf.open(info) as src, dst:
                     while True:
                         chunk = src.read(1 << 16)
                         if not chunk:
@@ -163,6 +190,21 @@ def safe_extract(archive: Path, dest: Path,
 
 
 _SKIP_TOKENS = {"late", "assignsubmission", "file", "onlinetext", "submission"}
+# The LMS export formats whose structure tells the user id apart from the name:
+# Canvas: "<name>[_LATE]_<user id>_<submission id>_<original file name>", where the name is the
+#   sortable name with everything but letters and digits removed (so it has no "_");
+# Moodle: "<Full Name>_<participant id>_assignsubmission_file_<original file name>" (or the
+#   same text as a folder holding the file).
+_CANVAS = re.compile(r"^(?P<name>[^\W_]+)(?P<late>_late)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$",
+                     re.IGNORECASE)
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assign(?:submission|feedback)_(?:file|onlinetext)_(?P<file>.*)$",
+                     re.IGNORECASE)
+
+
+def student_key(name: str, user_id: str | None) -> str:
+    """The student's id: the normalized name, with the LMS user id after a "-" when there is
+    one (normalized names never hold "-", so "jane_roe-12" cannot be mistaken for a name)."""
+    return f"{name}-{user_id}" if user_id else name
 
 
 def parse_lms_name(filename: str, assignments: list[str], assignment: str | None = None):
@@ -171,24 +213,39 @@ def parse_lms_name(filename: str, assignments: list[str], assignment: str | None
     filename: the base name of a .ipynb file; assignments: known assignment names;
     assignment: the assignment to assume when the name does not say.
     The student is the normalized display name, followed by the LMS's numeric user id when
-    the name has one (Canvas "doejane_1234_5678_svm.ipynb" -> "doejane_1234", Moodle
-    "Jane Doe_1234_assignsubmission_file_svm.ipynb" -> "jane_doe_1234"): two LMS users are
-    never merged because their names look alike.
+    the LMS format has one (Canvas "doejane_1234_5678_svm.ipynb" -> "doejane-1234", Moodle
+    "Jane Doe_1234_assignsubmission_file_svm.ipynb" -> "jane_doe-1234"): two LMS users are
+    never merged because their names look alike, and digits in a display name are never
+    taken for an id.
     Raises ValueError naming the file when the student or the assignment cannot be told.
     """
     student, found, late, _ = _parse_lms_name(filename, assignments, assignment)
     return student, found, late
 
 
+def _assignment_in(text: str, assignments: list[str]) -> str | None:
+    tokens = [t.lower() for t in re.split(r"[_\-. ()]+", text) if t]
+    return next((a for a in assignments if a in tokens), None)
+
+
 def _parse_lms_name(filename: str, assignments: list[str], assignment: str | None = None):
     """(student key, assignment, marked late, LMS user id or None); see parse_lms_name."""
     stem = filename[:-6] if filename.lower().endswith(".ipynb") else filename
     stem = re.sub(r"-\d+$", "", stem)  # Canvas adds -1, -2 to resubmitted files
+    for pattern in (_MOODLE, _CANVAS):
+        match = pattern.match(stem)
+        if match:
+            found = _assignment_in(match["file"], assignments) or assignment
+            if found is None:
+                raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
+            uid = match["uid"].lstrip("0") or "0"
+            late = bool(match.groupdict().get("late"))
+            name = normalize_student(match["name"])
+            return student_key(name, uid), found, late, uid
     tokens = [t for t in re.split(r"_+", stem) if t]
     late = any(t.lower() == "late" for t in tokens)
     found = assignment
     rest = []
-    user_id = None
     for t in tokens:
         low = t.lower()
         hit = next((a for a in assignments if low == a or low.endswith("-" + a)), None)
@@ -198,21 +255,14 @@ def _parse_lms_name(filename: str, assignments: list[str], assignment: str | Non
             if stripped:
                 rest.append(stripped)
             continue
-        if t.isdigit():
-            # The first number after the name is the LMS's user id (Canvas, Moodle); the
-            # numbers after it are submission and file ids.
-            if rest and user_id is None:
-                user_id = t.lstrip("0") or "0"
-            continue
-        if low in _SKIP_TOKENS:
+        if low in _SKIP_TOKENS or t.isdigit():
             continue
         rest.append(t)
     if found is None:
         raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
     if not rest:
         raise ValueError(f"{filename}: cannot tell the student from the name")
-    name = normalize_student(rest[0])
-    return (f"{name}_{user_id}" if user_id else name), found, late, user_id
+    return normalize_student(rest[0]), found, late, None
 
 
 def _timestamp_of(path: Path, zipped: dict) -> dt.datetime | None:
@@ -251,7 +301,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
         if unpacked.exists():
             shutil.rmtree(unpacked)
         try:
-            zipped = dict(safe_extract(source, unpacked, limits))
+            zipped = dict(safe_extract(source, unpacked, limits, report.problems))
         except ValueError as err:  # UnsafeArchive included
             report.problems.append((source.name, str(err)))
             return report
@@ -284,12 +334,12 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
             continue
         ids[student] = user_id
         if user_id:
-            names.setdefault(student[: -len(user_id) - 1], set()).add(user_id)
+            names.setdefault(student.rsplit("-", 1)[0], set()).add(user_id)
         found.setdefault((student, assign), []).append((path, _timestamp_of(path, zipped), late))
 
     for name, users in sorted(names.items()):
         if len(users) > 1:
-            listed = ", ".join(f"{name}_{u}" for u in sorted(users, key=int))
+            listed = ", ".join(student_key(name, u) for u in sorted(users, key=int))
             report.problems.append((name, f"display-name collision: LMS users {', '.join(sorted(users, key=int))} "
                                           f"share the name {name!r}; they are kept apart as {listed}"))
     for (student, assign), entries in sorted(found.items()):

@@ -51,9 +51,9 @@ def test_normalize_student_rejects_empty():
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("doejane_LATE_1234_5678_svm.ipynb", ("doejane_1234", "svm", True)),
-    ("doejane_1234_5678_svm-1.ipynb", ("doejane_1234", "svm", False)),
-    ("Jane Doe_1234_assignsubmission_file_softmax.ipynb", ("jane_doe_1234", "softmax", False)),
+    ("doejane_LATE_1234_5678_svm.ipynb", ("doejane-1234", "svm", True)),
+    ("doejane_1234_5678_svm-1.ipynb", ("doejane-1234", "svm", False)),
+    ("Jane Doe_1234_assignsubmission_file_softmax.ipynb", ("jane_doe-1234", "softmax", False)),
     ("alice-svm.ipynb", ("alice", "svm", False)),
 ])
 def test_parse_lms_names(name, expected):
@@ -110,12 +110,12 @@ def test_collect_lms_zip_reports_everything_and_never_stops(tmp_path):
     report = collect(archive, tmp_path / "out" / "submitted", ASSIGNMENTS,
                      deadline=dt.datetime(2026, 11, 22))
     got = {(s.student, s.assignment) for s in report.submissions}
-    assert got == {("doejane_1234", "svm"), ("smithbob_22", "svm"), ("leeann_44", "svm"), ("brokenkid_66", "svm")}
-    kept = tmp_path / "out" / "submitted" / "doejane_1234" / "svm" / "svm.ipynb"
+    assert got == {("doejane-1234", "svm"), ("smithbob-22", "svm"), ("leeann-44", "svm"), ("brokenkid-66", "svm")}
+    kept = tmp_path / "out" / "submitted" / "doejane-1234" / "svm" / "svm.ipynb"
     assert "a = 2" in kept.read_text()  # the newest of the duplicates
-    assert [d[0] for d in report.duplicates] == ["doejane_1234"]
-    assert {s for s, _, _ in report.late} == {"smithbob_22", "leeann_44"}
-    assert {s.student: s.lms_id for s in report.submissions}["leeann_44"] == "44"
+    assert [d[0] for d in report.duplicates] == ["doejane-1234"]
+    assert {s for s, _, _ in report.late} == {"smithbob-22", "leeann-44"}
+    assert {s.student: s.lms_id for s in report.submissions}["leeann-44"] == "44"
     problems = dict(report.problems)
     assert "not a notebook" in problems["notes_88_99_svm.pdf"]
     assert "corrupt notebook" in problems["brokenkid_66_77_svm.ipynb"]
@@ -131,11 +131,38 @@ def test_two_lms_users_are_never_merged_and_a_name_collision_is_reported(tmp_pat
         ("Jose Diaz_12_assignsubmission_file_svm.ipynb", _nb_bytes()),
     ])
     report = collect(archive, tmp_path / "out", ASSIGNMENTS)
-    assert sorted(s.student for s in report.submissions) == ["jane_roe_5678", "jose_diaz_11", "jose_diaz_12",
-                                                             "roejane_1234"]
+    assert sorted(s.student for s in report.submissions) == ["jane_roe-5678", "jose_diaz-11", "jose_diaz-12",
+                                                             "roejane-1234"]
     assert report.duplicates == []
     problems = dict(report.problems)
     assert "display-name collision" in problems["jose_diaz"] and "11, 12" in problems["jose_diaz"]
+
+
+def test_digits_in_a_display_name_are_never_taken_for_an_id(tmp_path):
+    # Moodle: the participant id is the number right before "assignsubmission".
+    assert parse_lms_name("alice_1000_77_assignsubmission_file_svm.ipynb", ASSIGNMENTS) == \
+        ("alice_1000-77", "svm", False)
+    # Canvas strips the sortable name to letters and digits: the first two numbers are the ids.
+    assert parse_lms_name("alice1000_77_1234_svm_final.ipynb", ASSIGNMENTS) == ("alice1000-77", "svm", False)
+    archive = _zip(tmp_path / "lms.zip", [
+        ("Alice_1000_assignsubmission_file_svm.ipynb", _nb_bytes("a = 1")),
+        ("alice_1000_77_assignsubmission_file_svm.ipynb", _nb_bytes("a = 2")),
+    ])
+    report = collect(archive, tmp_path / "out", ASSIGNMENTS)
+    assert sorted(s.student for s in report.submissions) == ["alice-1000", "alice_1000-77"]
+    assert report.duplicates == []
+
+
+def test_a_member_name_no_file_system_takes_costs_that_file_only(tmp_path):
+    long_name = "x" * 300 + "_5_6_svm.ipynb"
+    archive = _zip(tmp_path / "lms.zip", [
+        (long_name, _nb_bytes()),
+        ("roejane_1234_1_svm.ipynb", _nb_bytes()),
+        ("bad\nname_7_8_svm.ipynb", _nb_bytes()),
+    ])
+    report = collect(archive, tmp_path / "out", ASSIGNMENTS)
+    students = sorted(s.student for s in report.submissions)
+    assert "roejane-1234" in students and len(students) == 3, (students, report.problems)
 
 
 def test_collect_nbgrader_layout(tmp_path):
