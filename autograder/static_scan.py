@@ -32,8 +32,15 @@ MACHINERY_ATTRIBUTES = {
     "register_magic_function", "input_transformers_post", "input_transformers_cleanup",
     "showtraceback", "set_custom_exc",
 }
-# Anything reached through these names (the operating system, the interpreter) is a finding.
+# Anything reached through these names (the operating system, the interpreter) is a finding,
+# and so is reaching these modules as an attribute of another (np.testing._private.utils.sys).
 MACHINERY_BASES = {"os", "sys", "posix", "nt"}
+MACHINERY_MODULE_ATTRIBUTES = {"os", "sys", "builtins", "modules", "_private", "posix", "nt", "gc",
+                               "inspect", "threading", "ctypes", "signal", "atexit", "importlib"}
+# Dunder attributes plain numpy code may use.
+PLAIN_DUNDERS = {"__init__", "__name__", "__doc__", "__len__", "__call__", "__repr__", "__str__"}
+# Calls that reach an attribute by a name computed at run time.
+DYNAMIC_ATTRIBUTE_CALLS = {"getattr", "hasattr", "setattr", "delattr"}
 # Calls of these names (bare) are findings.
 MACHINERY_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "locals", "setattr",
                    "delattr", "open", "breakpoint", "get_ipython", "exit", "quit", "input"}
@@ -94,9 +101,18 @@ def scan(source: str) -> list[str]:
             elif node.module == "sys":
                 findings.add(f"from sys import ... at line {line}")
         elif isinstance(node, ast.Attribute) and (
-                node.attr in MACHINERY_ATTRIBUTES
+                node.attr in MACHINERY_ATTRIBUTES or node.attr in MACHINERY_MODULE_ATTRIBUTES
+                or (node.attr.startswith("__") and node.attr not in PLAIN_DUNDERS)
+                or node.attr.startswith(("co_", "f_", "tb_", "gi_", "cr_"))
                 or (isinstance(node.value, ast.Name) and node.value.id in MACHINERY_BASES)):
             findings.add(f"{ast.unparse(node)[:60]} at line {line}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in DYNAMIC_ATTRIBUTE_CALLS and len(node.args) >= 2:
+            name = node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or name.value.startswith("_"):
+                findings.add(f"{node.func.id}() with the name {ast.unparse(name)[:40]} at line {line}")
+        elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("co_"):
+            findings.add(f"{node.arg}= at line {getattr(node.value, 'lineno', '?')}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MACHINERY_CALLS:
             findings.add(f"{node.func.id}() at line {line}")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
@@ -166,6 +182,17 @@ def _iterates_examples(it: ast.AST, examples: set[str], sizes: set[str]) -> bool
     return False
 
 
+def _indexes_examples(loop: ast.For | ast.AsyncFor, examples: set[str]) -> bool:
+    """True when the loop's variable picks rows of the examples: X[i], y[i], X[i:i + 1]."""
+    variables = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in examples:
+            first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and node.slice.elts else node.slice
+            if _mentions(first, variables):
+                return True
+    return False
+
+
 def loops_over_examples(source: str, function_name: str, also: tuple[str, ...] = (),
                         examples: tuple[str, ...] = ("X", "y")) -> list[str]:
     """Loops over the examples in a function's code, read without running it.
@@ -193,7 +220,8 @@ def loops_over_examples(source: str, function_name: str, also: tuple[str, ...] =
         sizes = _size_names(fn, names)
         where = "" if name == function_name else f" (in {name}, which it calls)"
         for node in ast.walk(fn):
-            if isinstance(node, (ast.For, ast.AsyncFor)) and _iterates_examples(node.iter, names, sizes):
+            if isinstance(node, (ast.For, ast.AsyncFor)) and (_iterates_examples(node.iter, names, sizes)
+                                                            or _indexes_examples(node, names)):
                 findings.append(f"a for loop over the examples at line {node.lineno}{where}")
             elif isinstance(node, ast.comprehension) and _iterates_examples(node.iter, names, sizes):
                 findings.append(f"a comprehension over the examples at line {node.iter.lineno}{where}")

@@ -23,6 +23,11 @@ from autograder.harness.wire import Unsupported
 from autograder.probe_driver import ProbeRecord
 
 
+# A vectorized loss runs a few dozen Python lines (a loop over the C classes included); a
+# loop padded to a fixed count so that it does not grow with N runs hundreds.
+MAX_VECTORIZED_LINES = 400
+
+
 @dataclass
 class FunctionVerdict:
     """Everything the grader concluded about one graded function."""
@@ -86,6 +91,9 @@ def judge_vectorized(profile: dict) -> tuple[bool, str]:
         return False, (f"{name} still runs Python code once per example: {e1} lines ran for N={n1} "
                        f"and {e2} for N={n2}. Remove the loop over examples (and any call to the naive "
                        "version) and use whole-array numpy operations.")
+    if e1 > MAX_VECTORIZED_LINES:
+        return False, (f"{name} runs {e1} Python lines for N={n1} examples: a vectorized loss runs a few "
+                       "dozen. Remove the loop and use whole-array numpy operations.")
     return True, f"{name} is vectorized: the same Python lines run for N={n1} and N={n2}."
 
 

@@ -408,6 +408,8 @@ def test_judges_work_on_plain_profiles():
             "reference_calls": [], "error": None}
     assert verify.judge_vectorized({**base, "events": [12, 12]})[0]
     assert not verify.judge_vectorized({**base, "events": [300, 1200]})[0]
+    padded = verify.judge_vectorized({**base, "events": [1030, 1030]})  # a loop padded to a fixed count
+    assert not padded[0] and "a few dozen" in padded[1]
     assert not verify.judge_vectorized({**base, "events": [12, 12], "error": "TypeError: x"})[0]
     assert verify.judge_not_reference({**base, "events": [1, 1]})[0]
     assert not verify.judge_not_reference({**base, "events": [1, 1], "reference_calls": ["losses.py"]})[0]

@@ -51,6 +51,13 @@ def test_honest_notebooks_have_no_findings(pattern):
     ("from linclass.reference.losses import svm_loss_vectorized", "linclass.reference"),
     ("from autograder import hidden", "from autograder"),
     ("os.system('true')", "os.system"),
+    ("f = getattr(frame, 'f_ba' + 'ck')", "getattr() with the name"),
+    ("getattr(sys_module, '_getframe')", "getattr() with the name"),
+    ("s = np.testing._private.utils.sys", "_private"),
+    ("fn.__globals__['np'] = None", "__globals__"),
+    ("code = fn.__code__.replace(co_filename='numpy/core.py')", "co_filename="),
+    ("tb = err.__traceback__", "__traceback__"),
+    ("m = np.core.multiarray.sys.modules", "modules"),
 ])
 def test_machinery_is_named(code, fragment):
     found = scan(code)
@@ -83,6 +90,8 @@ def svm_loss_vectorized(W, X, y, reg):
     ("    N, D = X.shape\n    i = 0\n    while i < N:\n        i += 1\n", 1),
     ("    for j in range(W.shape[1]):\n        pass\n", 0),
     ("    for k in range(3):\n        pass\n", 0),
+    ("    total = 0.0\n    for k in range(512):\n        if k < len(y):\n            total += X[k].sum()\n", 1),
+    ("    for c in range(W.shape[1]):\n        s = X @ W[:, c]\n", 0),
 ])
 def test_loops_over_examples(body, expected):
     code = f"def svm_loss_vectorized(W, X, y, reg):\n{body}    return 0.0, W\n"
