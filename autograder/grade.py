@@ -225,11 +225,14 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
     try:
         executed = nbformat.reads(sandbox.read_scratch_file(kdir, "executed.ipynb", 60_000_000).decode("utf-8"),
                                   as_version=4)
-    except (FileNotFoundError, ValueError, OSError, UnicodeDecodeError) as err:
-        problem = f"the notebook run left no executed notebook ({result.reason or err})"
+    except (FileNotFoundError, ValueError, OSError, UnicodeDecodeError, RecursionError, MemoryError) as err:
+        # Written in the sandbox: a file nested too deeply or too large is no executed notebook.
+        problem = f"the notebook run left no usable executed notebook ({result.reason or type(err).__name__})"
     try:
         status = json.loads(sandbox.read_scratch_file(kdir, "run_status.json", 100_000))
-    except (FileNotFoundError, ValueError, OSError):
+    except (FileNotFoundError, ValueError, OSError, RecursionError):
+        status = {"status": "unknown"}
+    if not isinstance(status, dict):
         status = {"status": "unknown"}
     if result.timed_out:
         problem = f"the notebook run was stopped: {result.reason}"
@@ -310,7 +313,10 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     for fn, record in probe.records.items():
         if record.hooks_changed:
             flags.append(f"tampering suspected: {fn} changed Python's tracing hooks")
-    in_kernel_raw = in_kernel_results(executed, parts) if executed is not None else {}
+    try:
+        in_kernel_raw = in_kernel_results(executed, parts) if executed is not None else {}
+    except (AttributeError, TypeError, ValueError, RecursionError):  # a forged executed notebook
+        in_kernel_raw = {}
     table, in_kernel, mistakes, keys, needs_human = _score_parts(parts, rebuilt, verdicts, in_kernel_raw, flags)
 
     score = sum(r.points for r in table.values())

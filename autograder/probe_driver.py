@@ -188,7 +188,7 @@ def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cell
             reply, value = _call(channel, case, deadline)
             record.hooks_changed |= reply.get("hooks_changed") is True
             timed_out = reply.get("timeout") is True
-            record.outputs.append((True, value) if reply.get("ok") else (False, str(reply.get("error"))[:500]))
+            record.outputs.append((True, value) if reply.get("ok") else (False, _error_text(reply.get("error"))))
         if timed_out:
             record.error = "not traced: a call timed out"
             continue
@@ -197,7 +197,7 @@ def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cell
             record.hooks_changed |= reply.get("hooks_changed") is True
             events = reply.get("events")
             record.events.append(events if type(events) is int else None)
-            record.trace_outputs.append((True, value) if reply.get("ok") else (False, str(reply.get("error"))[:500]))
+            record.trace_outputs.append((True, value) if reply.get("ok") else (False, _error_text(reply.get("error"))))
             called = reply.get("called")
             if isinstance(called, list):
                 record.reference_calls += [Path(str(f)).name for f in called[:20]
@@ -208,6 +208,17 @@ def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cell
         calls = reply.get("own_calls")
         record.own_calls = [str(c)[:100] for c in calls][:50] if isinstance(calls, list) else []
     channel.send({"op": "end"})
+
+
+def _error_text(error) -> str:
+    """The first line of an error the student's code raised, at most 300 characters.
+
+    The feedback quotes it; the first line says what went wrong, while the rest of a long
+    message (arrays printed by the student's code, say) would only copy inputs onto the page.
+    """
+    text = str(error) if error is not None else "error"
+    first = text.strip().splitlines()[0] if text.strip() else "error"
+    return first if len(first) <= 300 else first[:297] + "..."
 
 
 def _call(channel, case, deadline, trace=False, own_calls=False):
