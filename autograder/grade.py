@@ -33,6 +33,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -145,6 +146,22 @@ def ensure_data(config: GradeConfig) -> Path:
         except OSError:  # another worker won the race; its copy is the same
             shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a scratch folder whatever the sandbox left in it.
+
+    shutil.rmtree recurses once per folder level, so folders nested a few thousand deep (a
+    submission can make them) raise RecursionError, which ignore_errors does not cover;
+    ``rm -rf`` walks any depth. Never raises.
+    """
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except (OSError, RecursionError):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _failed(student, assignment, reason, parts, t0, sandboxed=True, flags=None, notes=None):
@@ -291,7 +308,7 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         sandboxed = sandboxed and probe.sandboxed
     finally:
         if not config.keep_scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
 
     flags, notes = list(rebuilt.flags), list(rebuilt.notes)
     if probe.problem and not probe.records:
