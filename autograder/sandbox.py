@@ -814,14 +814,14 @@ def _scratch_tmpfs(scratch: Path) -> int | None:
     return size if size is not None and os.path.ismount(scratch) else None
 
 
-def _tmpfs_full(scratch: Path) -> str | None:
-    """Why the tmpfs on scratch is full, or None."""
+def _tmpfs_full(scratch: Path, limit: int) -> str | None:
+    """Why the tmpfs (of limit bytes) on scratch is full, or None."""
     try:
         info = os.statvfs(scratch)
     except OSError:
         return None
     if info.f_bavail == 0:
-        return f"scratch folder limit ({info.f_blocks * info.f_frsize} bytes: no space left)"
+        return f"scratch folder limit ({limit} bytes: no space left)"
     if info.f_favail == 0:
         return f"scratch folder limit (more than {_MAX_SCRATCH_FILES} files)"
     return None
@@ -1013,7 +1013,7 @@ class _Watchdog:
         if self.launch.tmpfs is not None:
             # The kernel enforces the size and the number of files; a full tmpfs means the
             # code tried to write more.
-            return _tmpfs_full(self.launch.scratch), 0
+            return _tmpfs_full(self.launch.scratch, self.launch.tmpfs), 0
         limit = self.launch.limits.max_scratch_bytes
         used, files = _scratch_usage(self.launch.scratch, _MAX_SCRATCH_FILES)
         if used > limit:
@@ -1076,7 +1076,7 @@ class _Watchdog:
             self.peak_memory = self.cgroup.peak_bytes()
             self.cgroup.remove()
         if self.launch.tmpfs is not None:
-            self.scratch_full = _tmpfs_full(self.launch.scratch)
+            self.scratch_full = _tmpfs_full(self.launch.scratch, self.launch.tmpfs)
         for capture in self.captures:
             capture.thread.join(timeout=_KILL_GRACE)
 
