@@ -14,6 +14,7 @@ call ran, and where the function's code comes from.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import select
 import time
@@ -211,14 +212,20 @@ def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cell
 
 
 def _error_text(error) -> str:
-    """The first line of an error the student's code raised, at most 300 characters.
+    """The first line of an error the student's code raised, at most 300 characters, with
+    numbers of many digits shown as "<number>".
 
-    The feedback quotes it; the first line says what went wrong, while the rest of a long
-    message (arrays printed by the student's code, say) would only copy inputs onto the page.
+    The feedback quotes it. The first line says what went wrong, and short numbers (an index,
+    a shape) say where; the rest of a long message, and the long decimals of printed arrays,
+    would only copy the grader's inputs onto the page.
     """
     text = str(error) if error is not None else "error"
     first = text.strip().splitlines()[0] if text.strip() else "error"
+    first = _LONG_NUMBER.sub("<number>", first)
     return first if len(first) <= 300 else first[:297] + "..."
+
+
+_LONG_NUMBER = re.compile(r"[-+]?(?:\d+\.\d{4,}|\d{6,})(?:[eE][-+]?\d+)?")
 
 
 def _call(channel, case, deadline, trace=False, own_calls=False):

@@ -46,37 +46,19 @@ MAX_FILES = sandbox._MAX_SCRATCH_FILES
 REPORT_LIMITS = {"memory_mb": LIMITS.memory_mb * 1024 * 1024, "max_scratch_bytes": LIMITS.max_scratch_bytes,
                  "max_files": MAX_FILES}
 
-# Attacks that succeed today: name -> where and why (each fix flips one of these into a pass).
-_VEC = ("the vectorization point rests on evidence made inside the student's process (harness/probe.py:163 "
-        "calls.traced_call, harness/calls.py:98-146 tracer) and static_scan.py:100 only sees literal names, so ")
+# Attacks that still succeed: name -> where and why (each fix flips one of these into a pass).
+# Fixed since the round was written (now plain passing tests): the vectorization forgeries
+# (static_scan sends computed attribute names, dunders, frame/code attributes and modules
+# reached as attributes to a person), the padded loop (verify.MAX_VECTORIZED_LINES and loops
+# that index X or y), the forged executed notebook, the leaked inputs (first line, long
+# numbers masked), the 300-byte zip member name and the display name holding another id.
 XFAIL = {
-    "forge_traced_reply": _VEC + "a reply with the request id read from probe.py's frames (getattr on "
-                                 "__traceback__) is accepted by probe_driver.py:113-117: 12 instead of 11",
-    "switch_off_tracer_when_traced": _VEC + "sys.settrace(None) through getattr inside the call is undone by "
-                                            "calls.py:146 and unseen by probe.py:180: 12 instead of 11",
-    "relabel_code_filename": _VEC + "code relabelled with code.replace(co_filename=np.__file__) counts as "
-                                    "library in calls.py:107: 12 instead of 11",
-    "pad_constant_loop": "verify.py:85 compares event counts only and static_scan.py:156-160 needs range() to "
-                         "name N: a constant 512-round loop gets the speed point, 12 instead of 11",
-    "patch_probe_tracer": _VEC + "calls.traced_call replaced through sys.modules['calls'] (probe.py:163 looks "
-                                 "it up at call time): 12 instead of 11",
-    "exec_under_library_name": _VEC + "a loop exec'd under numpy's file name counts as library (calls.py:107): "
-                                      "12 instead of 11",
-    "deleted_open_files": "grade.py:196/214 never use sandbox.scratch_mount, so the scratch watchdog scans "
+    "deleted_open_files": "grade.py never uses sandbox.scratch_mount, so the scratch watchdog scans "
                           "names only: 114 MB of open-but-deleted files against a 100 MB cap",
-    "files_beyond_path_max": "grade.py:196/214 never use sandbox.scratch_mount; the watchdog's scan "
+    "files_beyond_path_max": "grade.py never uses sandbox.scratch_mount; the watchdog's scan "
                              "(sandbox._scratch_usage) cannot open paths past PATH_MAX: 114 MB against 100 MB",
-    "tiny_files_in_tmp": "the private /tmp is a tmpfs with a size but no inode cap (sandbox.py:903-904): "
+    "tiny_files_in_tmp": "the private /tmp is a tmpfs with a size but no inode cap: "
                          "60,000 files against the 20,000-file limit",
-    "forged_executed_notebook": "grade.py:226-228 catches no RecursionError from nbformat.reads of a "
-                                "200,000-deep executed.ipynb: grade_submission raises",
-    "leak_probe_inputs": "probe_driver.py:187 keeps the student's exception text and verify.py:109 puts it "
-                         "in the part message: the grader's hidden inputs land in the feedback page",
-    "zip_member_name_300_bytes": "collect.py:129-134 writes each member under its own name; ENAMETOOLONG "
-                                 "rejects the whole zip (collect.py:156) and cli.py:59 stops the run",
-    "display_name_holds_other_id": "collect.py takes the first number after the name as the user id "
-                                   "(_parse_lms_name), so 'alice_1000_77_assignsubmission...' is alice_1000; "
-                                   "the later file wins as a 'duplicate' and replaces alice's grade",
 }
 
 
