@@ -208,7 +208,8 @@ def _run_probe(scratch: Path, rebuilt, source_nb, functions, config, seed: int,
              if _is_code_answer(rebuilt.notebook, gid)]
     limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
                             memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
-                            max_output_bytes=config.limits.max_output_bytes)
+                            max_output_bytes=config.limits.max_output_bytes,
+                            max_scratch_bytes=config.limits.max_scratch_bytes)
     stuck = {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}
     return probe_functions(scratch / "probe", cells, setup_imports(source_nb), functions, seed,
                            config.call_timeout, limits, stuck)
@@ -229,7 +230,13 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
     timeout, or None.
     """
     kdir = scratch / "kernel"
-    kdir.mkdir()
+    # The scratch folder is a size-limited tmpfs while the run lasts (open-but-deleted files
+    # count); the results are read before it goes.
+    with sandbox.scratch_mount(kdir, int(config.limits.max_scratch_bytes)):
+        return _run_kernel_in(kdir, rebuilt, config)
+
+
+def _run_kernel_in(kdir: Path, rebuilt, config):
     # Only the visible tests run in the kernel: the hidden ones never enter the sandbox.
     nbformat.write(rebuilt.visible_notebook(), kdir / "rebuilt.ipynb")
     data = ensure_data(config)

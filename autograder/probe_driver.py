@@ -130,7 +130,13 @@ def probe_functions(scratch: Path, cells: list[dict], setup: list[str], function
     stuck_cells: grade_id -> seconds, a shorter allowance for cells that never ended.
     """
     run = ProbeRun()
-    scratch.mkdir(parents=True, exist_ok=True)
+    # A size-limited tmpfs while the probe runs: open-but-deleted files count too.
+    with sandbox.scratch_mount(scratch, int(limits.max_scratch_bytes)):
+        _probe_in(run, scratch, cells, setup, functions, seed, call_timeout, limits, stuck_cells)
+    return run
+
+
+def _probe_in(run, scratch, cells, setup, functions, seed, call_timeout, limits, stuck_cells) -> None:
     result_read, result_write = os.pipe()
     env = {"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0", "LINCLASS_RESULT_FD": str(result_write)}
     running = sandbox.start_sandboxed(
@@ -154,7 +160,6 @@ def probe_functions(scratch: Path, cells: list[dict], setup: list[str], function
         run.sandboxed = result.sandboxed
         if run.problem and result.reason:
             run.problem += f": {result.reason}"
-    return run
 
 
 def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells) -> None:

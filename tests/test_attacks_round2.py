@@ -51,12 +51,9 @@ REPORT_LIMITS = {"memory_mb": LIMITS.memory_mb * 1024 * 1024, "max_scratch_bytes
 # (static_scan sends computed attribute names, dunders, frame/code attributes and modules
 # reached as attributes to a person), the padded loop (verify.MAX_VECTORIZED_LINES and loops
 # that index X or y), the forged executed notebook, the leaked inputs (first line, long
-# numbers masked), the 300-byte zip member name and the display name holding another id.
+# numbers masked), the 300-byte zip member name, the display name holding another id, and
+# the open-but-deleted and too-deep files (scratch is a size-limited tmpfs, sandbox.scratch_mount).
 XFAIL = {
-    "deleted_open_files": "grade.py never uses sandbox.scratch_mount, so the scratch watchdog scans "
-                          "names only: 114 MB of open-but-deleted files against a 100 MB cap",
-    "files_beyond_path_max": "grade.py never uses sandbox.scratch_mount; the watchdog's scan "
-                             "(sandbox._scratch_usage) cannot open paths past PATH_MAX: 114 MB against 100 MB",
     "tiny_files_in_tmp": "the private /tmp is a tmpfs with a size but no inode cap: "
                          "60,000 files against the 20,000-file limit",
 }
