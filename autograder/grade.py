@@ -26,6 +26,7 @@ reason) > "flagged" (for a human) > "needs manual grading" (written answers) > "
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -232,7 +233,12 @@ def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | No
     kdir = scratch / "kernel"
     # The scratch folder is a size-limited tmpfs while the run lasts (open-but-deleted files
     # count); the results are read before it goes.
-    with sandbox.scratch_mount(kdir, int(config.limits.max_scratch_bytes)):
+    # (keep_scratch: no tmpfs, so that the files are still there to debug.)
+    mount = (contextlib.nullcontext(kdir) if config.keep_scratch
+             else sandbox.scratch_mount(kdir, int(config.limits.max_scratch_bytes)))
+    with mount:
+        if config.keep_scratch:
+            kdir.mkdir(parents=True, exist_ok=True)
         return _run_kernel_in(kdir, rebuilt, config)
 
 

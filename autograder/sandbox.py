@@ -86,7 +86,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -899,7 +899,7 @@ def _bwrap_command(view: View, scratch: Path, limits: Limits, uid: int, nproc: i
                    argv: list[str]) -> list[str]:
     """The bwrap command line that runs argv (through the launcher) inside view."""
     # /tmp first: read-only views and a scratch folder under /tmp are mounted on top of it.
-    return [_bwrap_path(), *_system_binds(),
+    return [_bwrap_path() or "bwrap", *_system_binds(),
             "--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
             "--tmpfs", "/tmp",
             *_mount_args(view, scratch),
@@ -1185,8 +1185,8 @@ def _start(launch: _Launch, stdin, pass_fds: tuple[int, ...] = ()) -> Running:
     return Running(proc, launch, start, cgroup)
 
 
-def start_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hidden: list[Path] = (),
-                    limits: Limits = Limits(), env: dict | None = None,
+def start_sandboxed(argv: list[str], scratch: Path, readonly: Sequence[Path] = (), hidden: Sequence[Path] = (),
+                    limits: Limits | None = None, env: dict | None = None,
                     pass_fds: tuple[int, ...] = ()) -> Running:
     """Start argv in the sandbox and return a Running handle; the limits apply at once.
 
@@ -1198,12 +1198,12 @@ def start_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), h
     pass_fds, and OSError when the command cannot be started.
     """
     fds = _check_pass_fds(pass_fds)
-    launch = _prepare(argv, scratch, readonly, hidden, limits, env)
+    launch = _prepare(argv, scratch, readonly, hidden, limits or Limits(), env)
     return _start(launch, subprocess.PIPE, fds)
 
 
-def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hidden: list[Path] = (),
-                  limits: Limits = Limits(), env: dict | None = None) -> SandboxResult:
+def run_sandboxed(argv: list[str], scratch: Path, readonly: Sequence[Path] = (), hidden: Sequence[Path] = (),
+                  limits: Limits | None = None, env: dict | None = None) -> SandboxResult:
     """Run argv with scratch as the only writable folder, no network, under limits, to its end.
 
     Returns a SandboxResult (stdin is /dev/null). Raises ValueError for an empty argv, a
@@ -1226,7 +1226,7 @@ def run_sandboxed(argv: list[str], scratch: Path, readonly: list[Path] = (), hid
     env: dict str -> str, extra environment variables; the grader's own environment is
         not passed in.
     """
-    launch = _prepare(argv, scratch, readonly, hidden, limits, env)
+    launch = _prepare(argv, scratch, readonly, hidden, limits or Limits(), env)
     start = time.monotonic()
     try:
         running = _start(launch, subprocess.DEVNULL)

@@ -22,7 +22,6 @@ from autograder.harness.calls import library_prefixes
 from autograder.harness.wire import Unsupported
 from autograder.probe_driver import ProbeRecord
 
-
 # A vectorized loss runs a few dozen Python lines (a loop over the C classes included); a
 # loop padded to a fixed count so that it does not grow with N runs hundreds.
 MAX_VECTORIZED_LINES = 400

@@ -17,8 +17,14 @@ from pathlib import Path
 import pytest
 
 from autograder import answer_key, sandbox
-from autograder.sandbox import (Limits, SandboxResult, python_executable, read_scratch_file, run_sandboxed,
-                                start_sandboxed)
+from autograder.sandbox import (
+    Limits,
+    SandboxResult,
+    python_executable,
+    read_scratch_file,
+    run_sandboxed,
+    start_sandboxed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = answer_key.grader_folder() / "harness"
@@ -105,7 +111,8 @@ out = {"reference": os.listdir(sys.argv[1]), "grader": os.listdir(sys.argv[2]),
 for name in sys.argv[3:]:
     try:
         module = importlib.import_module(name)
-        out[name] = "njit" in vars(module) or "loss_range" in vars(module) or hasattr(module, "__file__") and bool(module.__file__)
+        out[name] = ("njit" in vars(module) or "loss_range" in vars(module)
+                     or hasattr(module, "__file__") and bool(module.__file__))
     except Exception as err:
         out[name] = type(err).__name__
 print(json.dumps(out))
@@ -137,7 +144,8 @@ def test_hidden_paths_and_readonly_on_top(tmp_path):
     (data / "batch").write_text("pixels")
     nowhere = tmp_path / "not-mounted" / "deep"
     nowhere.mkdir(parents=True)
-    code = ("import os, sys\nfor p in sys.argv[1:]:\n    try:\n        print(p, os.path.isdir(p) and sorted(os.listdir(p)) "
+    code = ("import os, sys\nfor p in sys.argv[1:]:\n    try:\n"
+            "        print(p, os.path.isdir(p) and sorted(os.listdir(p)) "
             "or os.path.exists(p) and open(p).read())\n    except OSError as e:\n        print(p, type(e).__name__)")
     paths = [data / "secret", data / "secret" / "shown" / "ok.txt", data / "notes.txt", data / "batch",
              nowhere, nowhere.parent]
