@@ -23,6 +23,7 @@ import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 
 # isort: split
 import nbformat
+from test_sandbox import processes_with, wait_gone  # the same process finders as the sandbox tests
 
 from autograder import cli, sandbox
 from autograder.layout import CourseLayout
@@ -41,26 +42,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs for 
 
 def marker() -> str:
     return f"linclass-limits-{uuid.uuid4().hex}"
-
-
-def processes_with(token: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    if token.encode() in fh.read():
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def wait_gone(token: str, timeout: float = 5.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (left := processes_with(token)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def leftover_cgroups() -> list[Path]:
