@@ -205,8 +205,7 @@ def _run_probe(scratch: Path, rebuilt, source_nb, functions, config, seed: int,
     stuck_cell: str or None, the grade_id of the answer cell the notebook run stopped at for
         the cell timeout; the probe gives that cell STUCK_CELL_SECONDS instead of call_timeout.
     """
-    cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.answers.items()
-             if _is_code_answer(rebuilt.notebook, gid)]
+    cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.code_answers().items()]
     limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
                             memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
                             max_output_bytes=config.limits.max_output_bytes,
@@ -214,13 +213,6 @@ def _run_probe(scratch: Path, rebuilt, source_nb, functions, config, seed: int,
     stuck = {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}
     return probe_functions(scratch / "probe", cells, setup_imports(source_nb), functions, seed,
                            config.call_timeout, limits, stuck)
-
-
-def _is_code_answer(nb, gid) -> bool:
-    for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid:
-            return cell.cell_type == "code"
-    return False
 
 
 def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | None, bool, str | None]:
@@ -371,7 +363,7 @@ def _apply_loop_evidence(rebuilt, probe, verdicts) -> None:
     the answer cells' text cannot be. A loop is reported whether or not the function is also
     wrong.
     """
-    code = "\n\n".join(text for gid, text in rebuilt.answers.items() if _is_code_answer(rebuilt.notebook, gid))
+    code = "\n\n".join(rebuilt.code_answers().values())
     for fn, v in verdicts.items():
         record = probe.records.get(fn)
         if not registry.get(fn).speed_graded or record is None or not record.defined:
@@ -388,11 +380,10 @@ def _apply_loop_evidence(rebuilt, probe, verdicts) -> None:
 def _machinery_findings(rebuilt) -> list[str]:
     """"answer cell 'gid' uses ..." for each code answer cell with static findings."""
     out = []
-    for gid, text in rebuilt.answers.items():
-        if _is_code_answer(rebuilt.notebook, gid):
-            found = static_scan.scan(text)
-            if found:
-                out.append(f"answer cell {gid!r} uses " + ", ".join(found[:6]) + (" ..." if len(found) > 6 else ""))
+    for gid, text in rebuilt.code_answers().items():
+        found = static_scan.scan(text)
+        if found:
+            out.append(f"answer cell {gid!r} uses " + ", ".join(found[:6]) + (" ..." if len(found) > 6 else ""))
     return out
 
 

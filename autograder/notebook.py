@@ -13,8 +13,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
+
+from autograder.harness.calls import strip_magics
 
 MAX_NOTEBOOK_BYTES = 50_000_000
 
@@ -144,11 +147,16 @@ class Rebuilt:
     flags: list of str, findings a human should look at (tampering suspected).
     notes: list of str, findings that change nothing but the student should know.
     """
-    notebook: object
+    notebook: Any  # an nbformat NotebookNode
     answers: dict = field(default_factory=dict)
     answered: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+    def code_answers(self) -> dict[str, str]:
+        """grade_id -> the student's text, for the answer cells that are code, in notebook order."""
+        kinds = {grade_id(c): c.get("cell_type") for c in self.notebook.cells}
+        return {gid: text for gid, text in self.answers.items() if kinds.get(gid) == "code"}
 
     def visible_notebook(self):
         """A copy of the notebook whose test cells hold only their visible tests.
@@ -307,10 +315,8 @@ def setup_imports(source_nb) -> list[str]:
     for cell in source_nb.cells:
         if cell.cell_type != "code" or cell_kind(cell) in ("solution", "test"):
             continue
-        text = "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln
-                         for ln in cell.source.splitlines())
         try:
-            tree = ast.parse(text)
+            tree = ast.parse(strip_magics(cell.source))
         except SyntaxError:
             continue
         for node in tree.body:

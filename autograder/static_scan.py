@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 
+from autograder.harness.calls import strip_magics
+
 # Modules whose import alone is a finding: none of them has a use in a loss function.
 MACHINERY_MODULES = {
     "threading", "_thread", "multiprocessing", "concurrent", "ctypes", "cffi", "atexit", "signal",
@@ -68,16 +70,23 @@ def _module_of(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _parse(source: str) -> ast.Module | None:
+    """The AST of an answer cell's code (IPython magics commented out), or None when it does
+    not parse: such code fails on its own when it runs."""
+    try:
+        return ast.parse(strip_magics(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def scan(source: str) -> list[str]:
     """The constructs in one answer cell's source that an honest answer never needs.
 
     Returns a sorted list of short findings ("sys.settrace at line 3"); empty when none.
     Code that does not parse gives no findings (it fails on its own when it runs).
     """
-    text = "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parse(source)
+    if tree is None:
         return []
     imported: set[str] = set()
     for node in ast.walk(tree):
@@ -204,10 +213,8 @@ def loops_over_examples(source: str, function_name: str, also: tuple[str, ...] =
     test names N, is a finding ("for loop over the examples at line 7"). Loops over the
     classes or over a constant are not.
     """
-    try:
-        tree = ast.parse("\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln
-                                   for ln in source.splitlines()))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parse(source)
+    if tree is None:
         return []
     defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     findings: list[str] = []

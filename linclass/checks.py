@@ -135,7 +135,11 @@ def _library_prefixes() -> tuple[str, ...]:
 
 
 def _count_lines(fn, args) -> int:
-    """Python line events that run in your own code (not numpy, not the standard library)."""
+    """Python line events that run in your own code (not numpy, not the standard library).
+
+    The grader counts the same way with its own tracer (autograder/harness/calls.py): the kit
+    cannot import the grader, and the grader must not trust code a student's notebook imports.
+    """
     prefixes = _library_prefixes()
     count = [0]
 

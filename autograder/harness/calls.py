@@ -24,6 +24,12 @@ from pathlib import Path
 import numpy as np
 
 
+def strip_magics(source: str) -> str:
+    """IPython-only lines (%magic, !shell) are not Python; comment them out."""
+    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
 def probe_loss(W, X, y, reg):
     """A simple squared-error loss that ``sgd_step`` is graded with.
 

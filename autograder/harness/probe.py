@@ -109,12 +109,6 @@ def _bind_setup(stmt: str, ns: dict) -> None:
     exec(compile(stmt, "<setup>", "exec"), ns)
 
 
-def _strip_magics(source: str) -> str:
-    """IPython-only lines (%magic, !shell) are not Python; comment them out."""
-    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
-
-
 def _run_cells(spec: dict, ns: dict) -> dict:
     setup_errors, cell_errors = [], {}
     for stmt in spec.get("setup", []):
@@ -129,7 +123,7 @@ def _run_cells(spec: dict, ns: dict) -> dict:
         allowed = float(stuck.get(gid, timeout))
         signal.setitimer(signal.ITIMER_REAL, allowed)
         try:
-            exec(compile(_strip_magics(cell["source"]), f"<cell-{gid}>", "exec"), ns)
+            exec(compile(calls.strip_magics(cell["source"]), f"<cell-{gid}>", "exec"), ns)
         except CallTimeout:
             cell_errors[gid] = (f"the cell ran longer than {allowed:g} s" if gid not in stuck else
                                 f"the cell did not end (stopped after {allowed:g} s here, as in the notebook run)")
