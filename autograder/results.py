@@ -14,12 +14,18 @@ from autograder import sanitize
 
 
 class Status(str, enum.Enum):
-    """How grading one submission ended, from worst to best.
+    """How grading one submission ended, from worst to best (``missing`` and ``unmatched``
+    are rows of the roster and of collect that were never graded).
 
     A ``str`` enum: ``Status.GRADED == "graded"`` holds, so records written as plain
     strings read back as the same status.
     """
 
+    UNMATCHED = "unmatched"
+    """A collected file that belongs to no rostered student (or to no assignment); ``file``
+    names it. Resolve it with ``--map FILE=STUDENT`` or a roster entry; never graded."""
+    MISSING = "missing"
+    """A rostered student with nothing collected for the assignment. Not graded."""
     FAILED = "failed"
     """Could not be graded automatically (unreadable notebook, crash, timeout, dead kernel);
     ``reason`` says why. Not a score of zero."""
@@ -35,6 +41,8 @@ class Status(str, enum.Enum):
 
 
 STATUSES = tuple(s.value for s in Status)
+UNGRADED = (Status.UNMATCHED, Status.MISSING, Status.FAILED)
+"""Statuses whose row has no score (not a score of zero)."""
 
 
 @dataclass
@@ -97,9 +105,25 @@ class SubmissionResult:
     """Stable keys of the named mistakes, ``<function>: <bug key>``."""
     notes: list[str] = field(default_factory=list)
     """Findings that change nothing but that the student should know."""
+    lms_id: str | None = None
+    """The LMS's numeric user id (Canvas "ID", Moodle participant id), so grades go back
+    by id; None when neither the roster nor the file name gives one."""
+    submitted_at: str | None = None
+    """When the submission came in, ISO 8601 (``2026-03-01T23:59:00``); None when unknown."""
+    late_by: float = 0.0
+    """Seconds after the deadline; 0 when on time or when there is no deadline."""
+    penalty: float = 0.0
+    """Points taken for lateness (see autograder.lateness); 0 when on time."""
+    file: str | None = None
+    """The collected file's name as it came in (the LMS's name), for the instructor."""
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
+        self.lms_id = None if self.lms_id is None else sanitize.line(str(self.lms_id), 64)
+        self.submitted_at = None if self.submitted_at is None else sanitize.line(str(self.submitted_at), 64)
+        self.file = None if self.file is None else sanitize.line(self.file, 300)
+        self.late_by = max(0.0, float(self.late_by))
+        self.penalty = max(0.0, float(self.penalty))
         # Everything a submission can influence is sanitized when the result is made, so no
         # later step (gradebook, feedback, grades.csv, report, console) can fail on it.
         self.student = sanitize.line(self.student, 200)
@@ -111,13 +135,36 @@ class SubmissionResult:
         self.mistake_keys = [sanitize.line(k, 200) for k in self.mistake_keys][:50]
         self.notes = [sanitize.text(n) for n in self.notes][:50]
 
+    @property
+    def graded(self) -> bool:
+        """True when the row has a score (not missing, unmatched or failed)."""
+        return self.status not in UNGRADED
+
+    @property
+    def final_score(self) -> float:
+        """score minus the late penalty, never below 0."""
+        return max(0.0, self.score - self.penalty)
+
+    @classmethod
+    def ungraded(cls, student: str, assignment: str, status: Status, reason: str, *,
+                 max_score: float = 0.0, **fields: Any) -> SubmissionResult:
+        """A row with no grade: a rostered student with nothing collected (``missing``), or a
+        collected file nobody is matched to (``unmatched``, student = the file's best guess).
+
+        fields: any other field (lms_id, submitted_at, file, late_by).
+        """
+        return cls(student, assignment, Status(status), reason, {}, {}, [], [], 0.0, max_score,
+                   0.0, True, **fields)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["final_score"] = self.final_score  # for readers of the JSON; recomputed on load
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         data = dict(data)
+        data.pop("final_score", None)
         data["parts"] = {k: PartResult(**v) for k, v in data["parts"].items()}
         return cls(**data)
