@@ -116,6 +116,9 @@ class SubmissionResult:
     """Points taken for lateness (see autograder.lateness); 0 when on time."""
     file: str | None = None
     """The collected file's name as it came in (the LMS's name), for the instructor."""
+    comments: dict[str, str] = field(default_factory=dict)
+    """grade_id -> a person's comment on that cell, read back from nbgrader's gradebook
+    (formgrader); empty in the grader's own records."""
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
@@ -134,6 +137,7 @@ class SubmissionResult:
         self.mistakes = [sanitize.text(m) for m in self.mistakes][:50]
         self.mistake_keys = [sanitize.line(k, 200) for k in self.mistake_keys][:50]
         self.notes = [sanitize.text(n) for n in self.notes][:50]
+        self.comments = {sanitize.line(k, 200): sanitize.text(v) for k, v in self.comments.items()}
 
     @property
     def graded(self) -> bool:
