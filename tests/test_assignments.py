@@ -26,12 +26,13 @@ ASSIGNMENTS = ("svm", "softmax")
 BIN = Path(sys.executable).parent
 TARGETS = {"svm": 0.38, "softmax": 0.37}
 
-AUTOGRADED = {  # grade_id -> points
-    "svm": {"svm_loss_naive_loss": 4, "svm_loss_naive_grad": 6, "svm_loss_vectorized_loss": 3,
-            "svm_loss_vectorized_grad": 4, "svm_loss_vectorized_speed": 4, "sample_batch_check": 3,
-            "sgd_step_check": 3, "predict_check": 2},
-    "softmax": {"softmax_loss_naive_loss": 4, "softmax_loss_naive_grad": 6, "softmax_loss_vectorized_loss": 3,
-                "softmax_loss_vectorized_grad": 4, "softmax_loss_vectorized_speed": 4,
+AUTOGRADED = {  # grade_id -> points (loss, gradient, regularization and speed scored apart)
+    "svm": {"svm_loss_naive_loss": 3, "svm_loss_naive_grad": 5, "svm_loss_naive_reg": 2,
+            "svm_loss_vectorized_loss": 2, "svm_loss_vectorized_grad": 3, "svm_loss_vectorized_reg": 2,
+            "svm_loss_vectorized_speed": 4, "sample_batch_check": 3, "sgd_step_check": 3, "predict_check": 2},
+    "softmax": {"softmax_loss_naive_loss": 3, "softmax_loss_naive_grad": 5, "softmax_loss_naive_reg": 2,
+                "softmax_loss_vectorized_loss": 2, "softmax_loss_vectorized_grad": 3,
+                "softmax_loss_vectorized_reg": 2, "softmax_loss_vectorized_speed": 4,
                 "sample_batch_check": 2, "sgd_step_check": 2, "predict_check": 1},
 }
 MANUAL = {
