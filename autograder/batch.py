@@ -173,10 +173,11 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         raise NoSubmissions(f"no submissions found under {folder}"
                             + (f" for {assignment!r}" if assignment else "") + "; run collect first")
     store = gradebook.ResultStore(layout.results)
-    jobs, kept, digests = [], [], {}
+    jobs, kept, digests, paths = [], [], {}, {}
     for s in subs:
         digest = gradebook.file_digest(Path(s.path))
         digests[(s.assignment, s.student)] = digest
+        paths[(s.assignment, s.student)] = Path(s.path)
         previous = None if regrade else store.load(s.assignment, s.student, digest)
         if previous is not None:
             kept.append(previous)
@@ -198,7 +199,10 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
     graded = _warned_once(parallel.grade_many(jobs, config, workers, scheduler), bool(jobs and unsandboxed))
     for n, res in enumerate(graded, 1):
         try:
-            gradebook.record(layout.gradebook, notebooks.source(res.assignment), res)
+            gradebook.record(layout.gradebook, notebooks.source(res.assignment), res,
+                             release_nb=notebooks.release(res.assignment),
+                             submitted_nb=paths.get((res.assignment, res.student)),
+                             autograded_dir=layout.out / "autograded")
         except Exception as err:  # the record below still keeps the grade
             warning(f"  could not write {res.student}/{res.assignment} to the gradebook: {err}")
         store.save(res, digests.get((res.assignment, res.student)))
@@ -221,7 +225,8 @@ def recorded_results(layout: CourseLayout) -> list[SubmissionResult]:
     results = gradebook.ResultStore(layout.results).all()
     if not results:
         raise NoResults(f"no results under {layout.results}; run autograde first")
-    return results
+    # The grades a person gave in formgrader (written answers, overrides, comments).
+    return gradebook.with_manual_grades(layout.gradebook, results)
 
 
 def graded_answers(layout: CourseLayout, result: SubmissionResult,
