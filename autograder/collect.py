@@ -1,12 +1,25 @@
 """Collect submissions into nbgrader's layout: submitted/<student>/<assignment>/<assignment>.ipynb.
 
 Accepted inputs:
-- an LMS export as a zip file, or as a folder of files named by student (Canvas
-  "doejane_LATE_1234_5678_svm.ipynb", Moodle "Jane Doe_1234_assignsubmission_file_svm.ipynb",
-  or simply "doejane_svm.ipynb" / "doejane.ipynb" with --assignment); the LMS's numeric
-  user id, when the name has one, is part of the student's id ("doejane-1234"), so two users
-  are never merged, and two users whose names look alike are reported;
+- an LMS export as a zip file, or as a folder of files named by student. The names of
+  Canvas ("doejane_LATE_1234_5678_svm.ipynb"), Moodle (files
+  "Jane Doe_1234_assignsubmission_file_svm.ipynb" or folders
+  "Jane Doe_1234_assignsubmission_file_/svm.ipynb"), Blackboard
+  ("HW 2_jdoe3_attempt_2026-03-01-23-59-01_svm.ipynb") and Brightspace
+  ("12-34 - Jane Doe - Mar 1, 2026 1159 PM/svm.ipynb") are read by built-in patterns, and
+  the instructor's own regular expression (``--name-pattern``, named groups as in nbgrader's
+  ``zip_collect``) goes first; simply "doejane_svm.ipynb" / "doejane.ipynb" (with
+  --assignment) work too. Copies ("svm (1).ipynb", "svm-1.ipynb", "svm_Untitled.ipynb") are
+  understood. Without a roster the LMS's numeric user id, when the name has one, is part of
+  the student's id ("doejane-1234"), so two users are never merged, and two users whose
+  names look alike are reported; with a roster every file is matched to a rostered student
+  (by LMS id, then id, then name) or is *unmatched*;
 - nbgrader's own submitted/<student>/<assignment>/ folders (or that folder's parent).
+
+Nothing is lost: the source is checked before anything is written, earlier submissions are
+never deleted (a replaced one moves to ``superseded/``), and every notebook that cannot be
+filed (no student, not on the roster, graded cells of another assignment) is copied to
+``unmatched/`` and reported with the way to resolve it (``--map FILE=STUDENT``).
 
 Zips are unpacked safely: no absolute paths, no "..", no links, and limits on the number of
 entries, the bytes of each entry and in total, and the compression ratio, all counted on
@@ -22,6 +35,7 @@ import json
 import re
 import shutil
 import stat
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -62,12 +76,30 @@ class Submission:
 
 
 @dataclass
+class Unmatched:
+    """A collected notebook that was not filed under a student and an assignment."""
+    file: str
+    """Its path inside the download."""
+    reason: str
+    """Why, and how to resolve it."""
+    stored: str
+    """Where the copy is kept (OUT/unmatched/...)."""
+    guess: str | None = None
+    """The student read from the name, when one was."""
+    assignment: str | None = None
+    lms_id: str | None = None
+    submitted_at: str | None = None
+
+
+@dataclass
 class CollectReport:
     """What collect found; every problem names the file."""
     submissions: list = field(default_factory=list)
     problems: list = field(default_factory=list)     # (file, message)
     duplicates: list = field(default_factory=list)   # (student, assignment, kept, dropped list)
     late: list = field(default_factory=list)         # (student, assignment, timestamp)
+    unmatched: list = field(default_factory=list)    # Unmatched
+    replaced: list = field(default_factory=list)     # (file, where the earlier one went)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,8 +110,12 @@ class CollectReport:
             lines.append(f"duplicate: {s}/{a}: kept {kept}, ignored {', '.join(dropped)}")
         for s, a, ts in self.late:
             lines.append(f"late: {s}/{a} (submitted {ts or 'marked late by the LMS'})")
+        for file, kept in self.replaced:
+            lines.append(f"replaced: {file} is newer; the earlier notebook is kept in {kept}")
         for name, msg in self.problems:
             lines.append(f"problem: {name}: {msg}")
+        for u in self.unmatched:
+            lines.append(f"UNMATCHED: {u.file}: {u.reason} (kept in {u.stored})")
         return "\n".join(lines)
 
 
@@ -189,16 +225,67 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None,
     return out
 
 
-_SKIP_TOKENS = {"late", "assignsubmission", "file", "onlinetext", "submission"}
-# The LMS export formats whose structure tells the user id apart from the name:
-# Canvas: "<name>[_LATE]_<user id>_<submission id>_<original file name>", where the name is the
-#   sortable name with everything but letters and digits removed (so it has no "_");
-# Moodle: "<Full Name>_<participant id>_assignsubmission_file_<original file name>" (or the
-#   same text as a folder holding the file).
-_CANVAS = re.compile(r"^(?P<name>[^\W_]+)(?P<late>_late)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$",
-                     re.IGNORECASE)
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assign(?:submission|feedback)_(?:file|onlinetext)_(?P<file>.*)$",
-                     re.IGNORECASE)
+_SKIP_TOKENS = {"late", "assignsubmission", "file", "onlinetext", "submission", "untitled"}
+_COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|-\d+|_untitled\d*|\s+copy)+$", re.IGNORECASE)
+"""Copies a browser or an LMS adds to a file name: "svm (1)", "svm-1" (a Canvas
+resubmission), "svm_Untitled", "svm copy"."""
+
+
+@dataclass(frozen=True)
+class NamePattern:
+    """How one LMS names the files of its submissions download.
+
+    regex: matched (in full) against the file's path inside the download, with "/" between
+    folders, and then against its base name. Named groups, as in nbgrader's
+    ``FileNameCollectorPlugin.named_regexp``: ``student_id`` (a login or id, used as it is)
+    or ``name`` (a display name), and optionally ``lms_id`` (the LMS's numeric user id),
+    ``file`` (the file name the student uploaded), ``assignment``, ``timestamp`` and ``late``.
+    timestamp_format: strptime format of the timestamp group (None: ISO 8601).
+    """
+
+    lms: str
+    regex: re.Pattern
+    timestamp_format: str | None = None
+
+
+def _p(text: str) -> re.Pattern:
+    return re.compile(text, re.IGNORECASE)
+
+
+BUILTIN_PATTERNS = (
+    # Moodle, "download submissions in folders": "Jane Roe_5678_assignsubmission_file_/svm.ipynb".
+    NamePattern("moodle (folders)", _p(r"(?:.*/)?(?P<name>[^/]+?)_(?P<lms_id>\d+)_assign(?:submission|feedback)_"
+                                       r"(?:file|onlinetext)_?/(?:.*/)?(?P<file>[^/]+)")),
+    # Moodle, one file each: "Jane Roe_5678_assignsubmission_file_svm.ipynb".
+    NamePattern("moodle", _p(r"(?:.*/)?(?P<name>[^/]+?)_(?P<lms_id>\d+)_assign(?:submission|feedback)_"
+                             r"(?:file|onlinetext)_(?P<file>[^/]+)")),
+    # Canvas: "<sortable name, letters and digits only>[_LATE]_<user id>_<submission id>_<file>".
+    NamePattern("canvas", _p(r"(?:.*/)?(?P<name>[^\W_]+)(?P<late>_late)?_(?P<lms_id>\d+)_\d+_(?P<file>[^/]+)")),
+    # Blackboard Learn, Assignment File Download:
+    # "<assignment name>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file>".
+    NamePattern("blackboard", _p(r"(?:.*/)?[^/]*?_(?P<student_id>[^_/]+)_attempt_"
+                                 r"(?P<timestamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})_(?P<file>[^/]+)"),
+                "%Y-%m-%d-%H-%M-%S"),
+    # Brightspace (D2L): "<n>-<n> - Jane Roe - Mar 1, 2026 1159 PM/svm.ipynb", or the same
+    # text, " - ", and the file name, without the folder.
+    NamePattern("brightspace", _p(r"(?:.*/)?\d+-\d+ - (?P<name>[^/]+?) - (?P<timestamp>[a-z]{3} \d{1,2}, \d{4} "
+                                  r"\d{3,4} [ap]m)(?:/(?:.*/)?| - )(?P<file>[^/]+)"),
+                "%b %d, %Y %I%M %p"),
+)
+
+
+def name_pattern(regex: str, timestamp_format: str | None = None) -> NamePattern:
+    """A NamePattern from an instructor's regular expression (``--name-pattern``).
+
+    Raises ValueError when it does not compile or has neither a student_id nor a name group.
+    """
+    try:
+        compiled = re.compile(regex)
+    except re.error as err:
+        raise ValueError(f"--name-pattern {regex!r} is not a regular expression: {err}") from None
+    if not {"student_id", "name"} & set(compiled.groupindex):
+        raise ValueError(f"--name-pattern {regex!r} needs a named group (?P<student_id>...) or (?P<name>...)")
+    return NamePattern("--name-pattern", compiled, timestamp_format)
 
 
 def student_key(name: str, user_id: str | None) -> str:
@@ -207,20 +294,33 @@ def student_key(name: str, user_id: str | None) -> str:
     return f"{name}-{user_id}" if user_id else name
 
 
+@dataclass
+class _Parsed:
+    student: str
+    assignment: str | None
+    late: bool = False
+    lms_id: str | None = None
+    name: str = ""
+    when: dt.datetime | None = None
+    lms: str = ""
+
+
 def parse_lms_name(filename: str, assignments: list[str], assignment: str | None = None):
     """Read (student, assignment, marked_late) from an LMS file name.
 
-    filename: the base name of a .ipynb file; assignments: known assignment names;
-    assignment: the assignment to assume when the name does not say.
-    The student is the normalized display name, followed by the LMS's numeric user id when
-    the LMS format has one (Canvas "doejane_1234_5678_svm.ipynb" -> "doejane-1234", Moodle
-    "Jane Doe_1234_assignsubmission_file_svm.ipynb" -> "jane_doe-1234"): two LMS users are
-    never merged because their names look alike, and digits in a display name are never
+    filename: the base name of a .ipynb file (or its path inside the download);
+    assignments: known assignment names; assignment: the one to assume when the name does
+    not say. The student is the normalized display name, followed by the LMS's numeric user
+    id when the LMS format has one (Canvas "doejane_1234_5678_svm.ipynb" -> "doejane-1234",
+    Moodle "Jane Doe_1234_assignsubmission_file_svm.ipynb" -> "jane_doe-1234"): two LMS users
+    are never merged because their names look alike, and digits in a display name are never
     taken for an id.
     Raises ValueError naming the file when the student or the assignment cannot be told.
     """
-    student, found, late, _ = _parse_lms_name(filename, assignments, assignment)
-    return student, found, late
+    got = _parse_name(filename, assignments, assignment)
+    if got.assignment is None:
+        raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
+    return got.student, got.assignment, got.late
 
 
 def _assignment_in(text: str, assignments: list[str]) -> str | None:
@@ -228,20 +328,55 @@ def _assignment_in(text: str, assignments: list[str]) -> str | None:
     return next((a for a in assignments if a in tokens), None)
 
 
-def _parse_lms_name(filename: str, assignments: list[str], assignment: str | None = None):
-    """(student key, assignment, marked late, LMS user id or None); see parse_lms_name."""
+def _strip_copy(stem: str) -> str:
+    return _COPY_SUFFIX.sub("", stem)
+
+
+def _when(text: str | None, fmt: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        if fmt and "%I%M" in fmt:  # "926 PM" is 9:26: pad the clock to four digits
+            text = re.sub(r"(\d{3,4}) ([ap]m)$", lambda m: f"{int(m[1]):04d} {m[2]}", text, flags=re.IGNORECASE)
+        when = dt.datetime.strptime(text, fmt) if fmt else dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone(dt.timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+
+
+def _from_pattern(pattern: NamePattern, rel: str, assignments: list[str], assignment: str | None) -> _Parsed | None:
+    for text in (rel, rel.rsplit("/", 1)[-1]):
+        m = pattern.regex.fullmatch(text)
+        if m:
+            break
+    else:
+        return None
+    groups = {k: v for k, v in m.groupdict().items() if v is not None}
+    file = groups.get("file", rel.rsplit("/", 1)[-1])
+    stem = _strip_copy(file[:-6] if file.lower().endswith(".ipynb") else file)
+    found = groups.get("assignment")
+    found = found if found in assignments else (_assignment_in(stem, assignments) or assignment)
+    uid = groups.get("lms_id")
+    uid = (uid.lstrip("0") or "0") if uid else None
+    raw_name = groups.get("student_id") or groups.get("name") or ""
+    name = normalize_student(raw_name)
+    student = name if "student_id" in groups else student_key(name, uid)
+    return _Parsed(student, found, bool(groups.get("late")), uid, raw_name,
+                   _when(groups.get("timestamp"), pattern.timestamp_format), pattern.lms)
+
+
+def _parse_name(rel: str, assignments: list[str], assignment: str | None = None,
+                patterns: tuple[NamePattern, ...] = ()) -> _Parsed:
+    """Who handed the file in, from its path inside the download; the assignment is None when
+    neither the name nor ``assignment`` tells it. Raises ValueError when no student is found."""
+    rel = rel.replace("\\", "/")
+    for pattern in (*patterns, *BUILTIN_PATTERNS):
+        got = _from_pattern(pattern, rel, assignments, assignment)
+        if got is not None:
+            return got
+    filename = rel.rsplit("/", 1)[-1]
     stem = filename[:-6] if filename.lower().endswith(".ipynb") else filename
-    stem = re.sub(r"-\d+$", "", stem)  # Canvas adds -1, -2 to resubmitted files
-    for pattern in (_MOODLE, _CANVAS):
-        match = pattern.match(stem)
-        if match:
-            found = _assignment_in(match["file"], assignments) or assignment
-            if found is None:
-                raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
-            uid = match["uid"].lstrip("0") or "0"
-            late = bool(match.groupdict().get("late"))
-            name = normalize_student(match["name"])
-            return student_key(name, uid), found, late, uid
+    stem = _strip_copy(stem)
     tokens = [t for t in re.split(r"_+", stem) if t]
     late = any(t.lower() == "late" for t in tokens)
     found = assignment
@@ -258,11 +393,9 @@ def _parse_lms_name(filename: str, assignments: list[str], assignment: str | Non
         if low in _SKIP_TOKENS or t.isdigit():
             continue
         rest.append(t)
-    if found is None:
-        raise ValueError(f"{filename}: cannot tell the assignment from the name; pass --assignment")
     if not rest:
         raise ValueError(f"{filename}: cannot tell the student from the name")
-    return normalize_student(rest[0]), found, late, None
+    return _Parsed(normalize_student(rest[0]), found, late, None, rest[0], None, "plain")
 
 
 def _timestamp_of(path: Path, zipped: dict) -> dt.datetime | None:
@@ -278,64 +411,217 @@ def _timestamp_of(path: Path, zipped: dict) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(path.stat().st_mtime)
 
 
+def notebook_grade_ids(path: Path) -> set[str] | None:
+    """The nbgrader grade_ids of a notebook's cells; None when it cannot be read."""
+    from autograder.notebook import grade_id
+
+    try:
+        nb = read_notebook(path)
+    except (InvalidNotebook, OSError):
+        return None
+    return {gid for gid in (grade_id(c) for c in nb.cells) if gid}
+
+
+def assignment_of_cells(ids: set[str] | None, grade_ids: dict[str, set[str]]) -> str | None:
+    """The assignment whose graded cells the notebook holds most of, or None when it holds
+    none of any assignment's (or cannot be read)."""
+    if not ids:
+        return None
+    best = max(grade_ids, key=lambda a: (len(ids & grade_ids[a]), a), default=None)
+    return best if best is not None and ids & grade_ids[best] else None
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    """{file: student} from ``--map FILE=STUDENT`` options; raises ValueError for a bad one."""
+    out = {}
+    for item in items or []:
+        file, sep, student = item.rpartition("=")
+        if not sep or not file.strip() or not student.strip():
+            raise ValueError(f"--map {item!r} must be FILE=STUDENT, e.g. --map 'Untitled (3).ipynb=jane_roe'")
+        out[file.strip()] = student.strip()
+    return out
+
+
+def _stamp(when: dt.datetime | None) -> str | None:
+    return when.isoformat(sep=" ") if when else None
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    rel: str
+    parsed: _Parsed | None
+    when: dt.datetime | None
+    problem: str | None = None
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"submissions": {}, "unmatched": {}}
+    data.setdefault("submissions", {})
+    data.setdefault("unmatched", {})
+    return data
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _keep_previous(folder: Path, superseded: Path, label: str) -> Path:
+    """Move the files of folder into superseded/<label>[-n]/ (never overwriting); return it."""
+    target = superseded / label
+    n = 1
+    while target.exists():
+        n += 1
+        target = superseded / f"{label}-{n}"
+    target.mkdir(parents=True)
+    for item in folder.iterdir():
+        shutil.move(str(item), str(target / item.name))
+    return target
+
+
+def _label(when: dt.datetime | None) -> str:
+    return when.strftime("%Y-%m-%dT%H-%M-%S") if when else "unknown-time"
+
+
 def collect(source: Path, dest: Path, assignments: list[str], assignment: str | None = None,
-            deadline: dt.datetime | None = None, limits: ZipLimits | None = None) -> CollectReport:
+            deadline: dt.datetime | None = None, limits: ZipLimits | None = None, *,
+            roster=None, mapping: dict[str, str] | None = None,
+            patterns: tuple[NamePattern, ...] = (), grade_ids: dict[str, set[str]] | None = None
+            ) -> CollectReport:
     """Gather submissions from source into dest/<student>/<assignment>/<assignment>.ipynb.
 
     source: a zip, a folder of LMS files, or an nbgrader submitted/ folder (or its parent).
-    dest: the output folder (emptied first).
+    dest: the submitted/ folder; nothing in it is ever deleted. A notebook that replaces an
+        earlier one (newer submission time) moves the earlier one to
+        dest/../superseded/<student>/<assignment>/<its time>/; an incoming one older than what
+        is there goes there instead.
     assignments: known assignment names; assignment: the one to assume for bare names.
     deadline: naive datetime; later timestamps are reported late.
-    Returns a CollectReport; problems never raise.
+    roster: an autograder.roster.Roster; a file that matches nobody on it is unmatched.
+    mapping: {file name or path inside the download: student} (``--map``), tried first.
+    patterns: the instructor's NamePatterns, tried before the built-in LMS ones.
+    grade_ids: {assignment: its source notebook's grade_ids}; a notebook whose graded cells
+        belong to another assignment than its name says is unmatched, not filed wrongly, and
+        a notebook whose name tells no assignment ("Untitled.ipynb") is filed by its cells.
+    Every notebook not filed is copied to dest/../unmatched/ and listed in the report and in
+    dest/../collect/manifest.json, which also keeps who sent which file when.
+    Raises ValueError, before anything is written, when source does not exist or is a file
+    that is not a zip; every other problem is reported, never raised.
     """
     source, dest = Path(source), Path(dest)
     if assignment is not None and assignment not in assignments:
         raise ValueError(f"assignment must be one of {', '.join(assignments)}; got {assignment!r}")
+    if not source.exists():
+        raise ValueError(f"source {source} does not exist; nothing was changed in {dest}")
+    if source.is_file() and not zipfile.is_zipfile(source):
+        raise ValueError(f"source {source} is a file but not a zip; pass the LMS's zip download or a "
+                         f"folder; nothing was changed in {dest}")
+    if not source.is_file() and not source.is_dir():
+        raise ValueError(f"source {source} is neither a zip file nor a folder; nothing was changed in {dest}")
+    mapping = dict(mapping or {})
     report = CollectReport()
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    unpacked = dest.parent / (dest.name + ".unpacked")
+    out = dest.parent
+    superseded, unmatched_dir = out / "superseded", out / "unmatched"
+    manifest_path = out / "collect" / "manifest.json"
     zipped: dict[Path, dt.datetime | None] = {}
-    if source.is_file():
-        if unpacked.exists():
-            shutil.rmtree(unpacked)
-        try:
-            zipped = dict(safe_extract(source, unpacked, limits, report.problems))
-        except ValueError as err:  # UnsafeArchive included
-            report.problems.append((source.name, str(err)))
-            return report
-        source = unpacked
-    elif not source.is_dir():
-        raise ValueError(f"source {source} is neither a zip file nor a folder")
-    if (source / "submitted").is_dir():
-        source = source / "submitted"
+    unpacked: Path | None = None
+    try:
+        if source.is_file():
+            out.mkdir(parents=True, exist_ok=True)
+            unpacked = Path(tempfile.mkdtemp(prefix=".unpack-", dir=out))
+            try:
+                zipped = dict(safe_extract(source, unpacked / "x", limits, report.problems))
+            except ValueError as err:  # UnsafeArchive included
+                report.problems.append((source.name, str(err)))
+                return report
+            source = unpacked / "x"
+        if (source / "submitted").is_dir():
+            source = source / "submitted"
+        dest.mkdir(parents=True, exist_ok=True)
+        _collect_into(source, dest, assignments, assignment, deadline, report, zipped, roster, mapping,
+                      tuple(patterns), grade_ids, superseded, unmatched_dir, manifest_path)
+    finally:
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+    return report
 
-    found: dict[tuple[str, str], list[tuple[Path, dt.datetime | None, bool]]] = {}
-    ids: dict[str, str | None] = {}
+
+def _parse_one(path: Path, rel: str, parts: tuple[str, ...], assignments, assignment, mapping, patterns,
+               roster, grade_ids) -> tuple[_Parsed | None, str | None]:
+    """(who and which assignment, None) or (best guess or None, why it is unmatched)."""
+    from_map = mapping.get(rel, mapping.get(path.name))
+    try:
+        if from_map is not None:
+            parsed = _Parsed(normalize_student(from_map), assignment, lms="--map")
+            try:
+                guess = _parse_name(rel, assignments, assignment, patterns)
+                parsed.assignment, parsed.when, parsed.late = guess.assignment, guess.when, guess.late
+            except ValueError:
+                pass
+        elif len(parts) == 3 and parts[1] in assignments:  # nbgrader layout
+            parsed = _Parsed(normalize_student(parts[0]), parts[1], lms="nbgrader", name=parts[0])
+        else:
+            parsed = _parse_name(rel, assignments, assignment, patterns)
+    except ValueError as err:
+        return None, f"{err}; pass --map '{path.name}=STUDENT' or --name-pattern"
+    if grade_ids:
+        by_cells = assignment_of_cells(notebook_grade_ids(path), grade_ids)
+        if by_cells is not None and parsed.assignment is not None and by_cells != parsed.assignment:
+            return parsed, (f"its graded cells are those of {by_cells!r}, not {parsed.assignment!r}: not graded "
+                            f"under the wrong assignment; collect it with --assignment {by_cells} (or ask the "
+                            "student which notebook they meant to hand in)")
+        if parsed.assignment is None:
+            parsed.assignment = by_cells
+    if parsed.assignment is None:
+        return parsed, "cannot tell the assignment from the name or the cells; pass --assignment"
+    if roster is not None:
+        if from_map is not None:
+            entry = roster.get(parsed.student)
+            if entry is None:
+                return parsed, f"--map names {parsed.student!r}, who is not on the roster"
+        else:
+            entry = roster.match(parsed.student, parsed.lms_id, parsed.name)
+        if entry is None:
+            who = parsed.student + (f" (LMS id {parsed.lms_id})" if parsed.lms_id else "")
+            return parsed, (f"{who} is not on the roster; add them to the roster or pass "
+                            f"--map '{path.name}=STUDENT'")
+        parsed.student, parsed.lms_id = entry.student, entry.lms_id or parsed.lms_id
+    return parsed, None
+
+
+def _collect_into(source, dest, assignments, assignment, deadline, report, zipped, roster, mapping, patterns,
+                  grade_ids, superseded, unmatched_dir, manifest_path) -> None:
+    manifest = _read_manifest(manifest_path)
+    found: dict[tuple[str, str], list[tuple[Path, dt.datetime | None, bool, _Parsed]]] = {}
     names: dict[str, set[str]] = {}
     files = sorted(p for p in source.rglob("*") if p.is_file()
                    and not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(source).parts))
     for path in files:
-        rel = path.relative_to(source)
+        rel_path = path.relative_to(source)
+        rel = rel_path.as_posix()
         if path.name == "timestamp.txt":
             continue
         if path.suffix.lower() != ".ipynb":
-            report.problems.append((str(rel), "not a notebook (.ipynb); ignored"))
+            report.problems.append((str(rel_path), "not a notebook (.ipynb); ignored"))
             continue
-        parts = rel.parts
-        try:
-            if len(parts) == 3 and parts[1] in assignments:  # nbgrader layout
-                student, assign, late, user_id = normalize_student(parts[0]), parts[1], False, None
-            else:
-                student, assign, late, user_id = _parse_lms_name(path.name, assignments, assignment)
-        except ValueError as err:
-            report.problems.append((str(rel), str(err)))
+        parsed, why = _parse_one(path, rel, rel_path.parts, assignments, assignment, mapping, patterns,
+                                 roster, grade_ids)
+        if why is not None:
+            when = parsed.when if parsed and parsed.when else _timestamp_of(path, zipped)
+            _unmatched(path, rel, why, parsed, when, report, unmatched_dir, manifest)
             continue
-        ids[student] = user_id
-        if user_id:
-            names.setdefault(student.rsplit("-", 1)[0], set()).add(user_id)
-        found.setdefault((student, assign), []).append((path, _timestamp_of(path, zipped), late))
+        assert parsed is not None and parsed.assignment is not None
+        manifest["unmatched"].pop(rel, None)
+        if parsed.lms_id and roster is None:
+            names.setdefault(parsed.student.rsplit("-", 1)[0], set()).add(parsed.lms_id)
+        when = parsed.when or _timestamp_of(path, zipped)
+        found.setdefault((parsed.student, parsed.assignment), []).append((path, when, parsed.late, parsed))
 
     for name, users in sorted(names.items()):
         if len(users) > 1:
@@ -344,31 +630,77 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
                                           f"share the name {name!r}; they are kept apart as {listed}"))
     for (student, assign), entries in sorted(found.items()):
         entries.sort(key=lambda e: (e[1] or dt.datetime.min, str(e[0])))
-        path, when, late = entries[-1]
+        path, when, late, parsed = entries[-1]
+        rel = path.relative_to(source).as_posix()
         if len(entries) > 1:
-            report.duplicates.append((student, assign, str(path.relative_to(source)),
-                                      [str(e[0].relative_to(source)) for e in entries[:-1]]))
+            older = [e[0].relative_to(source).as_posix() for e in entries[:-1]]
+            report.duplicates.append((student, assign, rel, older))
         if deadline is not None and when is not None and when > deadline:
             late = True
-        stamp = when.isoformat(sep=" ") if when else None
+        stamp = _stamp(when)
+        target = dest / student / assign / f"{assign}.ipynb"
+        if not _place(path, when, target, superseded / student / assign, rel, report):
+            continue
         if late:
             report.late.append((student, assign, stamp))
-        target = dest / student / assign / f"{assign}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        if stamp:
-            (target.parent / "timestamp.txt").write_text(stamp)
         try:
             read_notebook(target)
         except InvalidNotebook as err:
-            report.problems.append((str(path.relative_to(source)), f"corrupt notebook: {err}; "
-                                    "it is kept and will be marked failed"))
-        report.submissions.append(Submission(student, assign, str(target), str(path.relative_to(source)),
-                                             stamp, late, ids.get(student)))
+            report.problems.append((rel, f"corrupt notebook: {err}; it is kept and will be marked failed"))
+        report.submissions.append(Submission(student, assign, str(target), rel, stamp, late, parsed.lms_id))
+        manifest["submissions"].setdefault(assign, {})[student] = {
+            "file": rel, "lms_id": parsed.lms_id, "submitted_at": when.isoformat() if when else None,
+            "marked_late": bool(parsed.late), "lms": parsed.lms}
     (dest / "collect_report.json").write_text(json.dumps(report.to_dict(), indent=1))
-    if unpacked.exists():
-        shutil.rmtree(unpacked)
-    return report
+    _write_json(manifest_path, manifest)
+
+
+def _place(path: Path, when: dt.datetime | None, target: Path, superseded: Path, rel: str,
+           report: CollectReport) -> bool:
+    """Copy path to target unless what is there is the same or newer; nothing is deleted.
+    Returns False when the incoming file was not placed (the one there is newer)."""
+    if target.is_file():
+        if target.read_bytes() == path.read_bytes():
+            return True
+        there = _timestamp_of(target, {})
+        if when is not None and there is not None and there > when:
+            kept = _keep_previous_file(path, when, superseded)
+            report.problems.append((rel, f"older ({_stamp(when)}) than the notebook already collected "
+                                         f"({_stamp(there)}); the newer one is kept, this one is in {kept}"))
+            return False
+        kept = _keep_previous(target.parent, superseded, _label(there))
+        report.replaced.append((rel, str(kept)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    if when is not None:
+        (target.parent / "timestamp.txt").write_text(_stamp(when) or "")
+    return True
+
+
+def _keep_previous_file(path: Path, when: dt.datetime | None, superseded: Path) -> Path:
+    target = superseded / _label(when)
+    n = 1
+    while target.exists():
+        n += 1
+        target = superseded / f"{_label(when)}-{n}"
+    target.mkdir(parents=True)
+    shutil.copyfile(path, target / path.name)
+    return target
+
+
+def _unmatched(path: Path, rel: str, why: str, parsed: _Parsed | None, when: dt.datetime | None,
+               report: CollectReport, unmatched_dir: Path, manifest: dict) -> None:
+    """Keep an unmatched notebook (copied, never dropped) and list it."""
+    stored = unmatched_dir / _safe_component(rel.replace("/", "__"))
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, stored)
+    guess = parsed.student if parsed else None
+    assign = parsed.assignment if parsed else None
+    report.unmatched.append(Unmatched(rel, why, str(stored), guess, assign, parsed.lms_id if parsed else None,
+                                      when.isoformat() if when else None))
+    manifest["unmatched"][rel] = {"reason": why, "stored": str(stored), "guess": guess, "assignment": assign,
+                                  "lms_id": parsed.lms_id if parsed else None,
+                                  "submitted_at": when.isoformat() if when else None}
 
 
 def find_submitted(folder: Path, assignments: list[str]) -> list[Submission]:
