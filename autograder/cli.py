@@ -153,13 +153,9 @@ def cmd_selfcheck(args) -> int:
         print(f"cannot find the release of {assignment!r} at {release}; pass --assignment or --release",
               file=sys.stderr)
         return 2
-    result = selfcheck(path, release, run=not args.no_run, timeout=args.cell_timeout, fast=args.fast)
-    for line in result.info:
-        print(f"  ok: {line}")
-    for line in result.problems:
-        print(f"  PROBLEM: {line}")
-    print("selfcheck passed" if result.ok else f"selfcheck FAILED: {len(result.problems)} problem(s)")
-    return 0 if result.ok else 1
+    report = selfcheck(path, release, run=not args.no_run, timeout=args.cell_timeout, fast=args.fast)
+    print(report.text())
+    return 0 if report.ok else 1
 
 
 def _course_root(p) -> None:

@@ -1,33 +1,24 @@
-"""The student's check before submitting.
+"""The self-check before submitting, with the release at hand (``linclass-grade selfcheck``).
 
-    linclass-grade selfcheck svm.ipynb            # integrity, then run the visible tests
-    linclass-grade selfcheck svm.ipynb --no-run   # integrity only, in a second
+    linclass-grade selfcheck svm.ipynb            # integrity, then the student's self-check
+    linclass-grade selfcheck svm.ipynb --no-run   # integrity and the cells as read, in a second
 
-It reports whether the graded cells are intact compared with the release (none deleted,
-duplicated, retyped or edited), runs the notebook to report each visible test, and
-reminds that hidden tests run at grading time. It exits 1 when anything is wrong and 0
-when all is well, unlike ``nbgrader validate``, which exits 0 either way (nbgrader
-issue 1908).
+Students run the same check from the kit, ``python -m linclass.selfcheck svm.ipynb``
+(``linclass.selfcheck``): it runs the notebook (on CIFAR-10, or a synthetic stand-in when
+none is found), scores every graded part on the visible inputs the way the grader does,
+names a known mistake from the stored numbers, lists empty written answers and stubs, and
+exits 1 on any problem. This wrapper adds what needs the release notebook: whether the
+graded cells are intact (none deleted, duplicated, retyped or edited). Unlike
+``nbgrader validate``, which exits 0 either way (nbgrader issue 1908), it exits 1 when
+anything is wrong.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.notebook import InvalidNotebook, cell_kind, grade_id, read_notebook
-
-
-@dataclass
-class SelfCheck:
-    """The outcome: problems make it fail; info lines are for reading."""
-    problems: list = field(default_factory=list)
-    info: list = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+from linclass import selfcheck as kit_selfcheck
 
 
 def _digest(text: str) -> str:
@@ -67,75 +58,24 @@ def check_integrity(student_nb, release_nb) -> list[str]:
     return problems
 
 
-def run_visible_tests(path: Path, timeout: float, fast: bool) -> tuple[list[str], list[str]]:
-    """Execute the notebook; return (problems, info) about its test and answer cells."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    nb = nbformat.read(path, as_version=4)
-    env_before = dict(os.environ)
-    if fast:
-        os.environ["LINCLASS_FAST"] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    problems, info = [], []
-    try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-    except CellTimeoutError:
-        problems.append(f"a cell ran longer than {timeout:g} s; grading uses a similar limit")
-    except DeadKernelError as err:
-        problems.append(f"the kernel died while running the notebook ({err})")
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if cell.cell_type != "code" or not gid:
-            continue
-        kind = cell_kind(cell)
-        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-        if kind == "test":
-            if not cell.source.strip():
-                info.append(f"test {gid!r} is entirely hidden: it runs at grading time")
-            elif error is not None:
-                problems.append(f"visible test {gid!r} fails: {error.get('ename')}: {str(error.get('evalue'))[:300]}")
-            elif cell.get("execution_count") is None:
-                problems.append(f"visible test {gid!r} did not run")
-            else:
-                info.append(f"visible test {gid!r} passes")
-        elif kind == "solution" and error is not None:
-            problems.append(f"answer cell {gid!r} raises {error.get('ename')}: {str(error.get('evalue'))[:300]}")
-    return problems, info
-
-
 def selfcheck(path: Path, release_path: Path, run: bool = True, timeout: float = 600.0,
-              fast: bool = False) -> SelfCheck:
-    """Check one notebook before submitting it.
+              fast: bool = False) -> kit_selfcheck.Report:
+    """Check one notebook before submitting it: integrity against the release, then the kit's check.
 
     path: the student's .ipynb; release_path: the release notebook it came from.
-    run: execute it and report the visible tests; timeout: seconds per cell;
-    fast: set LINCLASS_FAST=1 (few iterations) for the run.
+    run: execute it and score each graded part on the visible inputs; timeout: seconds per
+    cell; fast: set LINCLASS_FAST=1 (few iterations) for the run.
+    Returns a linclass.selfcheck.Report; ``report.ok`` is False on any problem.
     """
-    result = SelfCheck()
     try:
         student_nb = read_notebook(Path(path))
     except InvalidNotebook as err:
-        result.problems.append(f"{Path(path).name} cannot be graded: {err}")
-        return result
+        return kit_selfcheck.Report(problems=[f"{Path(path).name} cannot be graded: {err}"])
     except OSError as err:
-        result.problems.append(f"cannot read {path}: {err.strerror}")
-        return result
-    release_nb = read_notebook(Path(release_path))
-    integrity = check_integrity(student_nb, release_nb)
-    result.problems += integrity
+        return kit_selfcheck.Report(problems=[f"cannot read {path}: {err.strerror}"])
+    integrity = check_integrity(student_nb, read_notebook(Path(release_path)))
+    report = kit_selfcheck.selfcheck(Path(path), run=run, timeout=timeout, fast=fast)
+    report.problems[:0] = integrity
     if not integrity:
-        result.info.append("graded cells are intact: none deleted, duplicated, retyped or edited")
-    if run:
-        problems, info = run_visible_tests(Path(path), timeout, fast)
-        result.problems += problems
-        result.info += info
-    result.info.append("hidden tests are not in your copy: they run when your notebook is graded, "
-                       "so passing the visible tests does not guarantee full marks")
-    return result
+        report.notes.insert(0, "graded cells are intact: none deleted, duplicated, retyped or edited")
+    return report
