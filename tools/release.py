@@ -340,9 +340,19 @@ cells: the grader recognises the cells by their hidden metadata.
 
 Restart the kernel and run every cell from the top (Kernel > Restart Kernel and Run All
 Cells): every cell must run without an error, and each visible test tells you whether it
-passed. The course's grading tool also has a self-check, `linclass-grade selfcheck svm.ipynb`,
-which tells you whether your graded cells are intact and runs the visible tests. It is not
-part of this package: your course tells you where you can run it.
+passed. Then save the notebook and run the self-check that comes with the wheel:
+
+```bash
+python -m linclass.selfcheck svm/svm.ipynb          # add --fast for few training iterations
+python -m linclass.selfcheck svm/svm.ipynb --no-run # only the empty answers and stubs, in a second
+```
+
+It runs your notebook in a fresh kernel (on your CIFAR-10, or a small synthetic stand-in
+when it finds none), checks each graded part the way the grader does on the visible inputs,
+and prints the points it expects per part, the known mistake it recognises, the written
+answers still empty and the functions still unwritten. It exits with 1 when anything is
+wrong. Your course may also run `linclass-grade selfcheck`, the same check plus a check
+that your graded cells are intact.
 
 Submit your notebooks the way your course tells you, keeping their names ({names}).
 Hidden tests run when your notebook is graded, so passing the visible tests does not
