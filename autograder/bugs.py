@@ -1,23 +1,37 @@
-"""The catalogue of common mistakes, each written as real (buggy) code.
+"""The catalogue of common mistakes, as parts that combine.
 
-The feedback names a student's bug by running every buggy variant below on the same probe
-inputs as the student's function and looking for a variant whose outputs match the student's.
-The variants are small vectorized rewrites of the reference, each changed in exactly the way
-students get it wrong. They come from 28 public student implementations of the SVM and
-softmax losses: the most common mismatch was the 2015/2016 starter's regularization
-convention (0.5·reg·ΣW² with gradient reg·W), then no max-subtraction, a regularization
-gradient without its factor 2, no regularization, and a regularization term divided by N or
-added once per example.
+A loss function is described by four parts, each found on its own from the probe's outputs:
 
-A loss variant is a pair (data part, regularization part), so two bugs in one function (for
-example "forgot to divide by N" and "no factor 2") are named together.
+- the **data loss** (the loss at reg = 0) and the **data gradient** (dW at reg = 0), each
+  matched against small vectorized rewrites of the reference changed in exactly the way
+  students get them wrong (``DATA_VARIANTS``: not averaged over N, averaged twice, the
+  correct class counted, the wrong sign, no -1, the wrong axis, ...), on every reg = 0 case;
+- **stability**: whether the outputs overflow when every score is shifted by 1e3;
+- the **regularization in the loss**, loss(reg) - loss(0), and the **regularization in the
+  gradient**, dW(reg) - dW(0), each matched against ``REG_LOSS`` / ``REG_GRAD`` on every
+  pair of cases (0.5·reg, none, divided by N, once per example, reg·ΣW, reg·(ΣW)², the bias
+  row left out, ...).
+
+``name_parts`` turns the labels of the four parts into named mistakes: two parts that go
+together (the same convention in the loss and in the gradient, "not divided by N" in both)
+give one name; a part alone (a gradient-only mistake) gives its own name; several mistakes
+in one function give several names. A part that matches no variant gives no name but an
+``observed`` line saying what differs (for example "loss right, gradient wrong only when
+reg > 0"). A name is printed only when its variant reproduces the student's outputs on every
+case of its part, so it always matches the code's behaviour.
+
+The variants come from public student implementations of the SVM and softmax losses: the
+most common mismatch was the 2015/2016 starter's regularization convention (0.5·reg·ΣW²
+with gradient reg·W; ``Bug(convention=True)``: consistent with itself, it costs only the
+regularization part), then no max-subtraction, a regularization gradient without its
+factor 2, no regularization, and a regularization term divided by N or added once per
+example.
 
 Conventions (as in linclass): W has shape (D, C), X (N, D), y (N,) ints, reg a float;
 loss = mean data loss + reg * sum(W * W), so the regularization gradient is 2 * reg * W.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -153,12 +167,6 @@ def softmax_data_wrong_axis(W, X, y):
     return loss, X.T @ dscores / n
 
 
-def softmax_data_grad_divided_twice(W, X, y):
-    """Bug: the gradient is divided by N twice (once in the loop body, once after it)."""
-    loss, dW = softmax_data_correct(W, X, y)
-    return loss, dW / X.shape[0]
-
-
 def softmax_data_no_divide(W, X, y):
     """Bug: sums the data loss and gradient over the examples instead of averaging."""
     loss, dW = softmax_data_correct(W, X, y)
@@ -166,108 +174,289 @@ def softmax_data_no_divide(W, X, y):
     return loss * n, dW * n
 
 
-# ---------------------------------------------------------------------------------------
-# Regularization parts: (W, reg, N) -> (loss term, gradient term).
-# ---------------------------------------------------------------------------------------
-
-def reg_correct(W, reg, n):
-    """The reference: reg * sum(W²), gradient 2 * reg * W."""
-    return reg * np.sum(W * W), 2.0 * reg * W
+def _times_n(data_fn):
+    def variant(W, X, y):
+        loss, dW = data_fn(W, X, y)
+        return loss * X.shape[0], dW * X.shape[0]
+    return variant
 
 
-def reg_half_convention(W, reg, n):
-    """The 2015/2016 starter's convention: 0.5 * reg * sum(W²), gradient reg * W."""
-    return 0.5 * reg * np.sum(W * W), reg * W
+def _over_n(data_fn):
+    def variant(W, X, y):
+        loss, dW = data_fn(W, X, y)
+        return loss / X.shape[0], dW / X.shape[0]
+    return variant
 
 
-def reg_grad_no_factor2(W, reg, n):
-    """Bug: loss reg * sum(W²) but gradient reg * W (factor 2 missing)."""
-    return reg * np.sum(W * W), reg * W
-
-
-def reg_grad_missing(W, reg, n):
-    """Bug: the loss has the regularization term, the gradient does not."""
-    return reg * np.sum(W * W), np.zeros_like(W)
-
-
-def reg_missing(W, reg, n):
-    """Bug: no regularization at all."""
-    return 0.0, np.zeros_like(W)
-
-
-def reg_divided_by_n(W, reg, n):
-    """Bug: the regularization term is divided by N together with the data loss."""
-    return reg * np.sum(W * W) / n, 2.0 * reg * W / n
-
-
-def reg_once_per_example(W, reg, n):
-    """Bug: the regularization term is added inside the loop, once per example (N times)."""
-    return n * reg * np.sum(W * W), 2.0 * n * reg * W
-
-
-SVM_DATA: dict[str, tuple[Callable, Bug | None]] = {
-    "correct": (svm_data_correct, None),
-    "counts_correct_class": (svm_data_counts_correct_class, Bug(
-        "svm_counts_correct_class",
-        "the sum over classes includes j = y_i, which adds a margin of 1 to every example's "
-        "loss; skip the correct class")),
-    "no_divide": (svm_data_no_divide, Bug(
-        "forgot_divide_by_n",
-        "the data loss and gradient are summed over the examples but never divided by N")),
-    "wrong_sign": (svm_data_wrong_sign, Bug(
-        "svm_wrong_sign_correct_class",
-        "the correct class's column of the gradient has the wrong sign: each violating class "
-        "should subtract x_i from column y_i, not add it")),
-    "no_delta": (svm_data_no_delta, Bug(
-        "svm_missing_margin",
-        "the margin Δ = 1 is missing: the hinge should be max(0, s_j - s_yi + 1)")),
+# Label -> (W, X, y) -> (data loss, data gradient). The data loss and the data gradient are
+# matched separately (the first label that fits wins; "correct" comes first), so a variant
+# whose loss equals the reference's (a wrong sign in the gradient) labels only the gradient.
+DATA_VARIANTS: dict[str, dict[str, Callable]] = {
+    "svm": {
+        "correct": svm_data_correct,
+        "times_n": _times_n(svm_data_correct),
+        "over_n": _over_n(svm_data_correct),
+        "counts_correct_class": svm_data_counts_correct_class,
+        "wrong_sign": svm_data_wrong_sign,
+        "no_delta": svm_data_no_delta,
+    },
+    "softmax": {
+        "correct": softmax_data_correct,
+        "times_n": _times_n(softmax_data_correct),
+        "over_n": _over_n(softmax_data_correct),
+        "no_minus_one": softmax_data_no_minus_one,
+        "wrong_axis": softmax_data_wrong_axis,
+    },
 }
 
-SOFTMAX_DATA: dict[str, tuple[Callable, Bug | None]] = {
-    "correct": (softmax_data_correct, None),
-    "no_max": (softmax_data_no_max, Bug(
-        "softmax_no_max_subtraction",
-        "no max-subtraction: exp of large scores overflows (inf, then nan); subtract each "
-        "row's largest score before exponentiating")),
-    "no_minus_one": (softmax_data_no_minus_one, Bug(
-        "softmax_forgot_minus_one",
-        "the gradient forgets the -1 at the correct class: dscores should be p - 1[j = y_i]")),
-    "wrong_axis": (softmax_data_wrong_axis, Bug(
-        "softmax_wrong_axis",
-        "the probabilities are normalized over the wrong axis (over the examples instead of "
-        "over the classes of each example)")),
-    "grad_divided_twice": (softmax_data_grad_divided_twice, Bug(
-        "grad_divided_by_n_twice",
-        "the gradient is divided by N twice")),
-    "no_divide": (softmax_data_no_divide, Bug(
-        "forgot_divide_by_n",
-        "the data loss and gradient are summed over the examples but never divided by N")),
+
+# ---------------------------------------------------------------------------------------
+# Regularization parts: label -> (W, reg, N) -> the term added to the loss, and
+# label -> (W, reg, N) -> the term added to the gradient. Matched separately on
+# loss(reg) - loss(0) and dW(reg) - dW(0).
+# ---------------------------------------------------------------------------------------
+
+def _no_bias(W):
+    """W with its last row (the bias row of the bias trick) set to zero."""
+    out = np.array(W, dtype=np.float64, copy=True)
+    out[-1] = 0.0
+    return out
+
+
+REG_LOSS: dict[str, Callable] = {
+    "correct": lambda W, reg, n: reg * np.sum(W * W),
+    "half": lambda W, reg, n: 0.5 * reg * np.sum(W * W),
+    "missing": lambda W, reg, n: 0.0,
+    "double": lambda W, reg, n: 2.0 * reg * np.sum(W * W),
+    "over_n": lambda W, reg, n: reg * np.sum(W * W) / n,
+    "times_n": lambda W, reg, n: n * reg * np.sum(W * W),
+    "sum_not_squared": lambda W, reg, n: reg * np.sum(W),
+    "square_of_sum": lambda W, reg, n: reg * np.sum(W) ** 2,
+    "l1": lambda W, reg, n: reg * np.sum(np.abs(W)),
+    "no_bias": lambda W, reg, n: reg * np.sum(_no_bias(W) ** 2),
+    "half_no_bias": lambda W, reg, n: 0.5 * reg * np.sum(_no_bias(W) ** 2),
 }
 
-REG: dict[str, tuple[Callable, Bug | None]] = {
-    "correct": (reg_correct, None),
-    "half_convention": (reg_half_convention, Bug(
+REG_GRAD: dict[str, Callable] = {
+    "correct": lambda W, reg, n: 2.0 * reg * W,
+    "half": lambda W, reg, n: reg * W,
+    "missing": lambda W, reg, n: np.zeros_like(W),
+    "double": lambda W, reg, n: 4.0 * reg * W,
+    "over_n": lambda W, reg, n: 2.0 * reg * W / n,
+    "times_n": lambda W, reg, n: 2.0 * n * reg * W,
+    "sum_not_squared": lambda W, reg, n: reg * np.ones_like(W),
+    "square_of_sum": lambda W, reg, n: 2.0 * reg * np.sum(W) * np.ones_like(W),
+    "l1": lambda W, reg, n: reg * np.sign(W),
+    "no_bias": lambda W, reg, n: 2.0 * reg * _no_bias(W),
+    "half_no_bias": lambda W, reg, n: reg * _no_bias(W),
+    "wrong_sign": lambda W, reg, n: -2.0 * reg * W,
+}
+
+
+_COURSE_REG = "this course uses reg * np.sum(W * W) in the loss and 2 * reg * W in the gradient"
+
+# The same label in the loss and in the gradient: one mistake (or one other convention).
+REG_PAIR_BUGS: dict[str, Bug] = {
+    "half": Bug(
         "reg_half_convention",
         "convention mismatch: this uses 0.5·reg·ΣW² with gradient reg·W (the 2015/2016 starter's "
-        "convention). It is consistent with itself, but this course uses reg·ΣW² with "
-        "gradient 2·reg·W", convention=True)),
-    "grad_no_factor2": (reg_grad_no_factor2, Bug(
-        "reg_grad_missing_factor_2",
-        "the regularization gradient is missing its factor 2: the gradient of reg·ΣW² is "
-        "2·reg·W")),
-    "grad_missing": (reg_grad_missing, Bug(
-        "reg_grad_missing",
-        "the loss includes reg·ΣW² but the gradient leaves out its term 2·reg·W")),
-    "missing": (reg_missing, Bug(
+        "convention). It is consistent with itself, but " + _COURSE_REG + ": drop the 0.5 in the loss "
+        "and use 2 * reg * W in the gradient", convention=True),
+    "no_bias": Bug(
+        "reg_bias_unregularized",
+        "convention mismatch: the last row of W (the bias row of the bias trick) is left out of the "
+        "regularization. That is consistent with itself, but " + _COURSE_REG + ", bias row "
+        "included: use np.sum(W * W) and 2 * reg * W on the whole W", convention=True),
+    "half_no_bias": Bug(
+        "reg_half_convention_bias_unregularized",
+        "convention mismatch: this uses 0.5·reg·ΣW² with gradient reg·W and leaves the bias row "
+        "(the last row of W) out. It is consistent with itself, but " + _COURSE_REG + ": drop the "
+        "0.5, use 2 * reg * W, and regularize the whole W", convention=True),
+    "missing": Bug(
         "no_regularization",
-        "no regularization: add reg·ΣW² to the loss and 2·reg·W to the gradient")),
-    "divided_by_n": (reg_divided_by_n, Bug(
+        "no regularization: add reg * np.sum(W * W) to the loss and 2 * reg * W to the gradient"),
+    "double": Bug(
+        "reg_doubled",
+        "the regularization is doubled: the loss adds 2·reg·ΣW² (and the gradient 4·reg·W); add "
+        "reg * np.sum(W * W) once, with gradient 2 * reg * W"),
+    "over_n": Bug(
         "reg_divided_by_n",
-        "the regularization term is divided by N; only the data loss is averaged")),
-    "once_per_example": (reg_once_per_example, Bug(
+        "the regularization term is divided by N; only the data loss is averaged over the examples"),
+    "times_n": Bug(
         "reg_once_per_example",
-        "the regularization term is added once per example (N times) instead of once")),
+        "the regularization term is added once per example (N times) instead of once"),
+    "sum_not_squared": Bug(
+        "reg_sum_not_squared",
+        "the regularization is reg·ΣW, not reg·ΣW²: square the weights, reg * np.sum(W * W) "
+        "(gradient 2 * reg * W)"),
+    "square_of_sum": Bug(
+        "reg_square_of_sum",
+        "the regularization squares the sum of the weights, reg·(ΣW)², instead of summing their "
+        "squares (operator order): write reg * np.sum(W * W), gradient 2 * reg * W"),
+    "l1": Bug(
+        "reg_l1_instead_of_l2",
+        "the regularization is L1, reg·Σ|W|; this loss uses L2: reg * np.sum(W * W), gradient 2 * reg * W"),
 }
+
+# A loss term and a gradient term that differ: named together when the pair is common.
+REG_MIXED_BUGS: dict[tuple[str, str], Bug] = {
+    ("correct", "half"): Bug(
+        "reg_grad_missing_factor_2",
+        "the regularization gradient is missing its factor 2: the gradient of reg·ΣW² is 2·reg·W"),
+    ("correct", "missing"): Bug(
+        "reg_grad_missing",
+        "the loss includes reg·ΣW² but the gradient leaves out its term 2·reg·W"),
+    ("missing", "correct"): Bug(
+        "reg_loss_missing",
+        "the gradient has 2·reg·W but the loss leaves out reg * np.sum(W * W)"),
+}
+
+_REG_LOSS_WORDS = {
+    "half": "adds 0.5·reg·ΣW²", "missing": "leaves out the regularization term",
+    "double": "adds 2·reg·ΣW²", "over_n": "divides the regularization term by N",
+    "times_n": "adds the regularization term once per example (N times)",
+    "sum_not_squared": "adds reg·ΣW (the weights are not squared)",
+    "square_of_sum": "adds reg·(ΣW)², the square of the sum (operator order)",
+    "l1": "adds reg·Σ|W| (L1)", "no_bias": "leaves the bias row (last row of W) out of reg·ΣW²",
+    "half_no_bias": "adds 0.5·reg·ΣW² without the bias row",
+}
+_REG_GRAD_WORDS = {
+    "half": "adds reg·W (factor 2 missing)", "missing": "leaves out the regularization gradient",
+    "double": "adds 4·reg·W", "over_n": "divides the regularization gradient by N (for example "
+    "dW += 2 * reg * W before dW /= N)", "times_n": "adds the regularization gradient once per example",
+    "sum_not_squared": "adds reg to every entry", "square_of_sum": "adds 2·reg·ΣW to every entry",
+    "l1": "adds reg·sign(W) (L1)", "no_bias": "leaves the bias row (last row of W) out of 2·reg·W",
+    "half_no_bias": "adds reg·W without the bias row", "wrong_sign": "subtracts 2·reg·W instead of adding it",
+}
+
+REG_LOSS_BUGS: dict[str, Bug] = {
+    label: Bug(f"reg_loss_{label}", f"the loss {words}; it should add reg * np.sum(W * W)")
+    for label, words in _REG_LOSS_WORDS.items()}
+REG_GRAD_BUGS: dict[str, Bug] = {
+    label: Bug(f"reg_grad_{label}", f"the gradient {words}; it should add 2 * reg * W")
+    for label, words in _REG_GRAD_WORDS.items()}
+
+DATA_PAIR_BUGS: dict[str, Bug] = {
+    "times_n": Bug("forgot_divide_by_n",
+                   "the data loss and gradient are summed over the examples but never divided by N"),
+    "over_n": Bug("divided_by_n_twice", "the data loss and gradient are divided by N twice"),
+    "no_delta": Bug("svm_missing_margin", "the margin Δ = 1 is missing: the hinge should be "
+                    "max(0, s_j - s_yi + 1), in the loss and in the gradient's mask"),
+    "wrong_axis": Bug("softmax_wrong_axis", "the probabilities are normalized over the wrong axis "
+                      "(over the examples instead of over the classes of each example)"),
+}
+DATA_LOSS_BUGS: dict[str, Bug] = {
+    "times_n": Bug("loss_not_divided_by_n", "the data loss is summed over the examples but never "
+                   "divided by N (the gradient is)"),
+    "over_n": Bug("loss_divided_by_n_twice", "the data loss is divided by N twice"),
+    "counts_correct_class": Bug(
+        "svm_counts_correct_class",
+        "the sum over classes includes j = y_i, which adds a margin of 1 to every example's "
+        "loss; skip the correct class"),
+    "no_delta": Bug("svm_loss_missing_margin", "the loss leaves out the margin Δ = 1: the hinge "
+                    "should be max(0, s_j - s_yi + 1)"),
+    "wrong_axis": DATA_PAIR_BUGS["wrong_axis"],
+}
+DATA_GRAD_BUGS: dict[str, Bug] = {
+    "times_n": Bug("grad_not_divided_by_n", "the gradient is summed over the examples but never "
+                   "divided by N (the loss is)"),
+    "over_n": Bug("grad_divided_by_n_twice", "the gradient is divided by N twice"),
+    "wrong_sign": Bug(
+        "svm_wrong_sign_correct_class",
+        "the correct class's column of the gradient has the wrong sign: each violating class "
+        "should subtract x_i from column y_i, not add it"),
+    "no_delta": Bug("svm_grad_missing_margin", "the gradient's mask leaves out the margin Δ = 1: "
+                    "count the classes with s_j - s_yi + 1 > 0"),
+    "no_minus_one": Bug(
+        "softmax_forgot_minus_one",
+        "the gradient forgets the -1 at the correct class: dscores should be p - 1[j = y_i]"),
+    "wrong_axis": DATA_PAIR_BUGS["wrong_axis"],
+}
+NO_MAX = Bug(
+    "softmax_no_max_subtraction",
+    "no max-subtraction: exp of large scores overflows (inf, then nan) when every score is shifted "
+    "by 1e3; subtract the largest score (of each example, or of the whole matrix) before np.exp")
+
+
+def observed(part: str, words: str) -> Bug:
+    """Not a catalogued mistake: what the probe observed in one part, in plain words."""
+    return Bug(f"observed_{part}", words)
+
+
+def name_parts(labels: dict) -> tuple[Bug, ...]:
+    """The named mistakes (and "observed" lines) of a loss from the labels of its parts.
+
+    labels: {"data_loss", "data_grad", "stability", "reg_loss", "reg_grad"} -> a label of
+    DATA_VARIANTS / REG_LOSS / REG_GRAD ("correct" when right), "overflows" (stability),
+    "unknown" (no variant fits) or None (could not be judged: the part is not named).
+    Returns Bugs in the order data, stability, regularization.
+    """
+    out: list[Bug] = []
+    dl, dg = labels.get("data_loss"), labels.get("data_grad")
+    if dl == dg and dl in DATA_PAIR_BUGS:
+        out.append(DATA_PAIR_BUGS[dl])
+    else:
+        if dl in DATA_LOSS_BUGS:
+            out.append(DATA_LOSS_BUGS[dl])
+        elif dl == "unknown":
+            out.append(observed("data_loss", "the loss at reg = 0 differs from the expected data loss in "
+                                "a way no catalogued mistake explains: work through the data loss by "
+                                "hand on a tiny example (2 examples, 3 classes)"))
+        if dg in DATA_GRAD_BUGS and DATA_GRAD_BUGS[dg] not in out:
+            out.append(DATA_GRAD_BUGS[dg])
+        elif dg == "unknown":
+            lead = "loss right at reg = 0, gradient wrong at reg = 0" if dl == "correct" else \
+                "dW at reg = 0 is wrong too"
+            out.append(observed("data_grad", f"{lead}: look at the data gradient and compare it with "
+                                "a numerical gradient at reg = 0"))
+    stab = labels.get("stability")
+    if stab == "overflows":
+        out.append(NO_MAX)
+    elif stab == "unknown":
+        out.append(observed("stability", "right on ordinary scores but wrong when every score is "
+                            "shifted by 1e3: subtracting the same constant from every score must not "
+                            "change the loss or dW"))
+    rl, rg = str(labels.get("reg_loss")), str(labels.get("reg_grad"))
+    if rl == rg and rl in REG_PAIR_BUGS:
+        out.append(REG_PAIR_BUGS[rl])
+    elif (rl, rg) in REG_MIXED_BUGS:
+        out.append(REG_MIXED_BUGS[(rl, rg)])
+    else:
+        if rl in REG_LOSS_BUGS:
+            out.append(REG_LOSS_BUGS[rl])
+        elif rl == "unknown":
+            lead = "loss right at reg = 0, wrong when reg > 0" if dl == "correct" else "when reg > 0"
+            out.append(observed("reg_loss", f"{lead}: loss(reg) - loss(0) is not reg·ΣW²; look at the "
+                                "regularization term in the loss"))
+        if rg in REG_GRAD_BUGS:
+            out.append(REG_GRAD_BUGS[rg])
+        elif rg == "unknown":
+            right = dl == "correct" and dg == "correct" and rl == "correct"
+            lead = "loss right, gradient wrong only when reg > 0" if right else "dW(reg) - dW(0) is not 2·reg·W"
+            out.append(observed("reg_grad", f"{lead}: look at the regularization gradient (2 * reg * W)"))
+    return tuple(out)
+
+
+def compose(function_name: str, data: str = "correct", reg_loss: str = "correct",
+            reg_grad: str | None = None, data_grad: str | None = None) -> Callable:
+    """A loss (W, X, y, reg) -> (loss, dW) made of catalogued parts (labels as in name_parts).
+
+    data / data_grad: labels of DATA_VARIANTS for the data loss and the data gradient
+    (data_grad defaults to data); reg_loss / reg_grad: labels of REG_LOSS and REG_GRAD
+    (reg_grad defaults to reg_loss).
+    """
+    family = "svm" if function_name.startswith("svm") else "softmax"
+    loss_fn = DATA_VARIANTS[family][data]
+    grad_fn = DATA_VARIANTS[family][data_grad or data]
+    rl, rg = REG_LOSS[reg_loss], REG_GRAD[reg_grad or reg_loss]
+
+    def loss(W, X, y, reg):
+        W, X = np.asarray(W, dtype=np.float64), np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        n = X.shape[0]
+        return float(loss_fn(W, X, y)[0] + rl(W, reg, n)), grad_fn(W, X, y)[1] + rg(W, reg, n)
+    return loss
+
 
 # Mistakes found from how the code runs rather than from what it returns.
 LOOPS_OVER_EXAMPLES = Bug(
@@ -304,33 +493,24 @@ PREDICT_WRONG_AXIS = Bug("predict_wrong_axis", "predict takes the argmax over th
 
 
 def loss_variants(function_name: str):
-    """Every catalogued (data part, reg part) pair of a loss, correct ones first.
+    """Catalogued losses made of parts, correct first: (bugs, fn), for the tests and samples.
 
     function_name: "svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive" or
-    "softmax_loss_vectorized".
-
-    Yields (bugs, fn) where bugs is a tuple of Bug (empty for the reference) and
-    fn(W, X, y, reg) -> (loss float, dW array of shape (D, C)).
+    "softmax_loss_vectorized". Yields every data variant with the correct regularization,
+    then the correct data part with every regularization pair of REG_PAIR_BUGS and
+    REG_MIXED_BUGS. bugs is a tuple of Bug (empty for the reference); fn(W, X, y, reg) ->
+    (loss float, dW array of shape (D, C)).
     """
-    if function_name.startswith("svm"):
-        data = SVM_DATA
-    elif function_name.startswith("softmax"):
-        data = SOFTMAX_DATA
-    else:
+    if not str(function_name).startswith(("svm", "softmax")):
         raise ValueError(f"function_name must name an SVM or softmax loss, got {function_name!r}")
-    for (dkey, (dfn, dbug)), (rkey, (rfn, rbug)) in itertools.product(data.items(), REG.items()):
-        bugs = tuple(b for b in (dbug, rbug) if b is not None)
-        yield bugs, _combine(dfn, rfn)
-
-
-def _combine(data_fn, reg_fn):
-    def loss(W, X, y, reg):
-        W, X = np.asarray(W, dtype=np.float64), np.asarray(X, dtype=np.float64)
-        y = np.asarray(y)
-        data_loss, data_grad = data_fn(W, X, y)
-        reg_loss, reg_grad = reg_fn(W, reg, X.shape[0])
-        return float(data_loss + reg_loss), data_grad + reg_grad
-    return loss
+    family = "svm" if function_name.startswith("svm") else "softmax"
+    for label in DATA_VARIANTS[family]:
+        found = name_parts({"data_loss": label, "data_grad": label})
+        yield found, compose(function_name, label)
+    for label, bug in REG_PAIR_BUGS.items():
+        yield (bug,), compose(function_name, "correct", label)
+    for (rl, rg), bug in REG_MIXED_BUGS.items():
+        yield (bug,), compose(function_name, "correct", rl, rg)
 
 
 def sgd_variants():

@@ -41,14 +41,41 @@ def _loss_case(label, W, X, y, reg, function_name):
 
 
 def loss_cases(function_name: str, rng: np.random.Generator) -> list[dict]:
-    """Cases for a loss: random shapes, ties, a large reg and (softmax) shifted scores."""
-    cases = []
-    for D, C, N, reg in [(5, 3, 4, 0.0), (20, 10, 50, 0.0), (12, 4, 1, 0.0), (20, 10, 50, 0.1)]:
-        W = 0.5 * rng.standard_normal((D, C))
-        X = rng.standard_normal((N, D))
-        y = rng.integers(0, C, N)
-        cases.append(_loss_case(f"random inputs, W {W.shape}, X {X.shape}, reg={reg:g}",
-                                W, X, y, reg, function_name))
+    """Cases for a loss, each with a "role" that says which part it counts for.
+
+    - "data": reg = 0; the loss part and the gradient part compare with the reference.
+      Several shapes (N = 1 included) and tied scores.
+    - "stability" (softmax): reg = 0 and EVERY score of the problem shifted up by the same
+      1e3. Any max-subtraction (of each example's scores or of the whole score matrix) and
+      log-sum-exp pass it; exponentiating the raw scores overflows. It counts like "data".
+    - "reg": reg > 0 on the same W, X, y as the "data" case at index ``base``; the
+      regularization part compares the differences loss(reg) - loss(0) and dW(reg) - dW(0)
+      with reg * sum(W * W) and 2 * reg * W. Three pairs (N = 50, 40, 4; reg = 0.1, 2.5e4
+      with W scaled so the term matters, 3.0) tell the conventions and mistakes apart.
+    - "advice" (softmax): reg = 0 and the scores of only some examples shifted up by 1e3. A
+      single maximum for the whole matrix underflows there; that is reported as advice,
+      never scored.
+    """
+    cases: list[dict] = []
+
+    def add(label, W, X, y, reg, role, base=None):
+        case = _loss_case(label, W, X, y, reg, function_name)
+        case["role"] = role
+        if base is not None:
+            case["base"] = base
+        cases.append(case)
+        return len(cases) - 1
+
+    def random_problem(D, C, N, scale):
+        return scale * rng.standard_normal((D, C)), rng.standard_normal((N, D)), rng.integers(0, C, N)
+
+    pairs = []
+    for D, C, N, scale, reg in [(5, 3, 4, 0.5, 3.0), (20, 10, 50, 0.5, 0.1), (12, 4, 1, 0.5, None),
+                                (30, 10, 40, 1e-3, LARGE_REG)]:
+        W, X, y = random_problem(D, C, N, scale)
+        base = add(f"random inputs, W {W.shape}, X {X.shape}, reg=0", W, X, y, 0.0, "data")
+        if reg is not None:
+            pairs.append((base, W, X, y, reg))
 
     # Ties: scores on a grid of 0.75 so many classes score exactly the same as the
     # correct class, while no SVM margin lands exactly on the hinge's kink
@@ -57,28 +84,25 @@ def loss_cases(function_name: str, rng: np.random.Generator) -> list[dict]:
     X = (rng.random((N, D)) < 0.5).astype(np.float64)
     W = 0.75 * rng.integers(-1, 2, (D, C)).astype(np.float64)
     y = rng.integers(0, C, N)
-    cases.append(_loss_case(f"tied scores, W {W.shape}, X {X.shape}, reg=0", W, X, y, 0.0, function_name))
-
-    # A large reg with W scaled so the regularization term and its gradient matter:
-    # a missing or halved 2 * reg * W shows here, unlike at CS231n's tiny reg.
-    D, C, N = 30, 10, 40
-    W = 1e-3 * rng.standard_normal((D, C))
-    X = rng.standard_normal((N, D))
-    y = rng.integers(0, C, N)
-    cases.append(_loss_case(f"large reg, W {W.shape}, X {X.shape}, reg={LARGE_REG:g}",
-                            W, X, y, LARGE_REG, function_name))
+    add(f"tied scores, W {W.shape}, X {X.shape}, reg=0", W, X, y, 0.0, "data")
 
     if function_name.startswith("softmax"):
-        # Every score of some examples shifted up by about 1e3: exp overflows unless the
-        # largest score of each example is subtracted first.
+        # The last feature adds the same amount to every class's score.
         D, C, N = 10, 6, 20
         W = 0.5 * rng.standard_normal((D, C))
-        W[-1] = 1.0  # the last feature adds the same amount to every class's score
+        W[-1] = 1.0
         X = rng.standard_normal((N, D))
-        X[:, -1] = np.where(rng.random(N) < 0.5, 1000.0, 0.0)
+        X[:, -1] = 1000.0
         y = rng.integers(0, C, N)
-        cases.append(_loss_case(f"scores shifted up by 1e3, W {W.shape}, X {X.shape}, reg=0",
-                                W, X, y, 0.0, function_name))
+        add(f"every score shifted up by 1e3, W {W.shape}, X {X.shape}, reg=0", W, X, y, 0.0, "stability")
+        X = X.copy()
+        X[:, -1] = np.where(np.arange(N) % 2 == 0, 1000.0, 0.0)
+        add(f"half of the examples' scores shifted up by 1e3, W {W.shape}, X {X.shape}, reg=0",
+            W, X, y, 0.0, "advice")
+
+    for base, W, X, y, reg in pairs:
+        add(f"the same inputs as '{cases[base]['label'][:-len(', reg=0')]}' at reg={reg:g}",
+            W, X, y, reg, "reg", base)
     return cases
 
 
@@ -148,6 +172,11 @@ def _as_array(value, shape):
 
 
 def compare_loss(name, case, student, expected, part):
+    """Compare a loss's output on one case with the reference's: part "loss", "grad" or None (both).
+
+    Returns (ok, message). The hints speak only about what this case isolates: the data
+    cases are at reg = 0, so a message here never blames the regularization.
+    """
     label = case["label"]
     inp = case["inputs"]
     if not isinstance(student, (tuple, list)) or len(student) != 2:
@@ -155,23 +184,18 @@ def compare_loss(name, case, student, expected, part):
                        f"{type(student).__name__}.")
     loss, dW = student
     exp_loss, exp_dW = expected
-    big_reg = inp["reg"] >= 1.0
-    shifted = "shifted" in label
+    shifted = case.get("role") == "stability"
+    overflow = (" Subtract the largest score before np.exp (each example's, or the whole score "
+                "matrix's) so that it cannot overflow." if shifted else "")
     if part in (None, "loss"):
         value = _as_scalar(loss)
         if value is None:
             return False, f"{name}: the loss must be a single number; on the case '{label}' it was {loss!r:.80}."
         if not np.isfinite(value):
-            hint = (" Subtract each example's largest score before np.exp so it cannot overflow."
-                    if shifted else "")
-            return False, f"{name}: the loss is {value} (not finite) on the case '{label}'.{hint}"
+            return False, f"{name}: the loss is {value} (not finite) on the case '{label}'.{overflow}"
         err = abs(value - exp_loss) / max(abs(exp_loss), 1.0)
         if err > LOSS_RTOL:
-            hint = ""
-            if big_reg:
-                hint = " The regularization term dominates here: check that you add reg * np.sum(W * W) once."
-            elif shifted:
-                hint = " Subtracting each example's largest score must not change the loss."
+            hint = " Subtracting a constant from the scores must not change the loss." if shifted else ""
             return False, (f"{name}: the loss on the case '{label}' is {value:.6g}, expected "
                            f"{exp_loss:.6g} (relative error {err:.1e}).{hint}")
     if part in (None, "grad"):
@@ -180,20 +204,63 @@ def compare_loss(name, case, student, expected, part):
             return False, (f"{name}: dW must have the shape of W {inp['W'].shape}; on the case '{label}' "
                            f"it was {problem}.")
         if not np.all(np.isfinite(arr)):
-            hint = (" Subtract each example's largest score before np.exp so it cannot overflow."
-                    if shifted else "")
-            return False, f"{name}: dW contains NaN or inf on the case '{label}'.{hint}"
+            return False, f"{name}: dW contains NaN or inf on the case '{label}'.{overflow}"
         err = _rel_error(arr, exp_dW)
         if err > GRAD_RTOL:
-            hint = ""
-            if big_reg:
-                hint = " The regularization gradient dominates here: it is 2 * reg * W."
-            elif inp["reg"] > 0:
-                hint = " If dW is right at reg=0, check the regularization gradient, 2 * reg * W."
             return False, (f"{name}: dW on the case '{label}' differs from the expected gradient "
-                           f"(largest difference {err:.1e} of its largest entry).{hint}")
+                           f"(largest difference {err:.1e} of its largest entry).")
     what = "loss and dW" if part is None else ("loss" if part == "loss" else "dW")
     return True, f"{name}: {what} correct on the case '{label}'."
+
+
+def reg_differences(base_output, reg_output, shape):
+    """(loss(reg) - loss(0), dW(reg) - dW(0)) from two outputs, or (None, problem) when unusable."""
+    for out in (base_output, reg_output):
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return None, "it did not return a pair (loss, dW)"
+    l0, lr = _as_scalar(base_output[0]), _as_scalar(reg_output[0])
+    g0, p0 = _as_array(base_output[1], shape)
+    gr, pr = _as_array(reg_output[1], shape)
+    if l0 is None or lr is None:
+        return None, "the loss was not a single number"
+    if g0 is None or gr is None:
+        return None, f"dW was {p0 or pr}"
+    if not (np.isfinite(l0) and np.isfinite(lr) and np.all(np.isfinite(g0)) and np.all(np.isfinite(gr))):
+        return None, "the loss or dW was not finite"
+    return (lr - l0, gr - g0, l0, g0), ""
+
+
+def reg_term_matches(diff, term, base_loss) -> bool:
+    """True when a loss difference equals a regularization term (rounding of the two losses allowed)."""
+    return abs(diff - term) <= LOSS_RTOL * max(abs(term), abs(base_loss), 1e-12)
+
+
+def reg_grad_matches(diff, term, base_grad) -> bool:
+    """True when a gradient difference equals a regularization gradient, entry by entry."""
+    scale = max(float(np.max(np.abs(term))), float(np.max(np.abs(base_grad))), 1e-12)
+    return float(np.max(np.abs(diff - term))) <= GRAD_RTOL * scale
+
+
+def compare_reg(name, reg_case, base_output, reg_output):
+    """The regularization on one pair of cases (same W, X, y at reg = 0 and at reg > 0).
+
+    loss(reg) - loss(0) must be reg * sum(W * W) and dW(reg) - dW(0) must be 2 * reg * W,
+    whatever the data part does. Returns (ok, message).
+    """
+    inp = reg_case["inputs"]
+    W, reg, label = inp["W"], inp["reg"], reg_case["label"]
+    found, problem = reg_differences(base_output, reg_output, W.shape)
+    if found is None:
+        return False, f"{name}: the regularization could not be checked on the case '{label}': {problem}."
+    dloss, dgrad, l0, g0 = found
+    term = reg * float(np.sum(W * W))
+    if not reg_term_matches(dloss, term, l0):
+        return False, (f"{name}: on the case '{label}' the loss grew by {dloss:.6g} from reg = 0, expected "
+                       f"reg * np.sum(W * W) = {term:.6g}.")
+    if not reg_grad_matches(dgrad, 2 * reg * W, g0):
+        return False, (f"{name}: on the case '{label}' dW changed from reg = 0 by something other than "
+                       "2 * reg * W.")
+    return True, f"{name}: the regularization is right on the case '{label}'."
 
 
 def compare_sample_batch(name, case, student, expected=None):
@@ -282,9 +349,11 @@ def compare_predict(name, case, student, expected):
     pred = np.asarray(student)
     if pred.shape != (N,):
         return False, f"{name}: y_pred must have shape (N,) = ({N},); on the case '{label}' it had shape {pred.shape}."
+    if pred.dtype.kind == "f" and np.all(np.isfinite(pred)) and np.all(pred == np.round(pred)):
+        pred = pred.astype(np.int64)  # integer-valued floats are class indices too
     if pred.dtype.kind not in "iu":
-        return False, (f"{name}: y_pred must hold ints (class indices); on the case '{label}' its dtype "
-                       f"was {pred.dtype}.")
+        return False, (f"{name}: y_pred must hold class indices (whole numbers); on the case '{label}' "
+                       f"it held {pred.dtype} values that are not whole numbers.")
     wrong = int(np.sum(pred != expected))
     if wrong:
         return False, (f"{name}: on the case '{label}' {wrong} of {N} predictions are wrong; predict the class "

@@ -14,9 +14,11 @@
    STUCK_CELL_SECONDS here instead of call_timeout, so a cell that never ends costs one
    timeout, not two.
 4. The grader's own process compares those plain-data outputs with the answer key
-   (``autograder.verify``) and names the mistake from ``autograder.bugs``.
+   (``autograder.verify``), and ``autograder.scoring`` decides each part (loss at reg = 0,
+   gradient at reg = 0, regularization, speed) and names the mistakes from
+   ``autograder.bugs``.
 5. Every autograded part scores its verified points; the kernel's visible tests are
-   recorded, never trusted.
+   recorded, never trusted. Advice that costs nothing (``notes``) is passed on.
 
 The two sandboxed runs stay separate processes in separate sandboxes: nothing a run leaves
 behind (a process, a file) can reach the other, and the probe starts from a clean Python.
@@ -42,7 +44,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import answer_key, bugs, registry, sandbox, static_scan
+from autograder import answer_key, registry, sandbox, static_scan
 from autograder.notebook import (
     InvalidNotebook,
     graded_parts,
@@ -320,17 +322,19 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
         return _failed(student, assignment, probe.problem, parts, t0, sandboxed, flags, notes)
     for gid, cell_error in probe.cell_errors.items():
         notes.append(f"your answer cell {gid!r} raised {cell_error}")
-    verdicts = {fn: verify_function(probe.records.get(fn), fn) for fn in functions}
-    _apply_loop_evidence(rebuilt, probe, verdicts)
+    verdicts = {fn: verify_function(probe.records.get(fn), fn, naive=_naive_record(probe, fn),
+                                    loops=_loop_evidence(rebuilt, probe, fn)) for fn in functions}
+    for v in verdicts.values():
+        notes.extend(n for n in v.notes if n not in notes)
     machinery = _machinery_findings(rebuilt)
     if machinery:
         # Code that reaches into the interpreter can fool any in-process evidence of
         # vectorization: no automatic speed points, and a person looks at it.
         flags.append("needs a person: " + "; ".join(machinery))
         for fn, v in verdicts.items():
-            if registry.get(fn).speed_graded and v.checks["vectorized"][0]:
+            if registry.get(fn).speed_graded and v.checks["speed"][0]:
                 used = machinery[0].split(" uses ", 1)[-1]
-                v.checks["vectorized"] = (False, f"{fn}: speed points are left to the person who reviews "
+                v.checks["speed"] = (False, f"{fn}: speed points are left to the person who reviews "
                                                  f"your answer cells (they use {used})")
     for fn, record in probe.records.items():
         if record.hooks_changed:
@@ -356,25 +360,24 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
                             score, max_score, time.monotonic() - t0, sandboxed, keys, notes)
 
 
-def _apply_loop_evidence(rebuilt, probe, verdicts) -> None:
-    """A loop over the examples read in a vectorized function's code costs its speed points.
+def _naive_record(probe, fn: str):
+    """The probe record of the naive version of a vectorized loss, or None."""
+    naive = registry.get(fn).naive
+    return probe.records.get(naive) if naive else None
+
+
+def _loop_evidence(rebuilt, probe, fn: str) -> tuple:
+    """Loops over the examples read in a vectorized function's code (static scan).
 
     The line count traced in the probe is evidence that code in the same process could fake;
-    the answer cells' text cannot be. A loop is reported whether or not the function is also
-    wrong.
+    the answer cells' text cannot be. scoring reports a loop whether or not the function is
+    also wrong, and a loop costs the speed part.
     """
+    record = probe.records.get(fn)
+    if not registry.get(fn).speed_graded or record is None or not record.defined:
+        return ()
     code = "\n\n".join(rebuilt.code_answers().values())
-    for fn, v in verdicts.items():
-        record = probe.records.get(fn)
-        if not registry.get(fn).speed_graded or record is None or not record.defined:
-            continue
-        loops = static_scan.loops_over_examples(code, fn, tuple(c for c in record.own_calls if c != fn))
-        if not loops:
-            continue
-        if v.checks["vectorized"][0]:
-            v.checks["vectorized"] = (False, f"{fn} has {loops[0]}: write it with whole-array numpy operations.")
-        if not any(b.key in (bugs.LOOPS_OVER_EXAMPLES.key, bugs.CALLS_NAIVE.key) for b in v.bugs):
-            v.bugs = (*v.bugs, bugs.LOOPS_OVER_EXAMPLES)
+    return tuple(static_scan.loops_over_examples(code, fn, tuple(c for c in record.own_calls if c != fn)))
 
 
 def _machinery_findings(rebuilt) -> list[str]:
@@ -428,7 +431,10 @@ def _score_parts(parts, rebuilt, verdicts, in_kernel_raw, flags):
             continue
         check = registry.part_check(part)
         ok, message = verdicts[fn].checks[check]
-        mistake = "; ".join(b.words for b in verdicts[fn].bugs) if not ok and verdicts[fn].bugs else None
+        # The mistakes of this part only; a convention mismatch is named even where it is the
+        # only thing wrong, so the regularization part says exactly what to change.
+        part_bugs = verdicts[fn].part_bugs.get(check) or ()
+        mistake = "; ".join(b.words for b in part_bugs) if not ok and part_bugs else None
         table[gid] = PartResult(gid, max_points if ok else 0.0, max_points, message, mistake,
                                 checked=registry.describe_check(fn, check))
         if gid in in_kernel_raw:

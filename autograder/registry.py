@@ -8,8 +8,8 @@ function means adding an entry here (and its reference in ``linclass/reference``
 in the solution notebook), nothing else.
 
 A test cell's nbgrader ``grade_id`` is ``<function>_<part>``; :func:`function_of` splits it
-and :func:`part_check` says which check a part asks for ("loss", "grad", "vectorized" or
-"all").
+and :func:`part_check` says which part's verdict a test cell scores ("loss", "grad", "reg",
+"speed" or "all"; see ``autograder.scoring``).
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ import numpy as np
 from autograder import answer_key, bugs, cases
 from autograder.harness.calls import probe_loss
 
-CHECKS = ("loss", "grad", "vectorized", "all")
+CHECKS = ("loss", "grad", "reg", "speed", "all")
 
-_LOSS_WHERE = "on random inputs of several shapes, with tied scores, at reg = 0 and at a large reg (2.5e4)"
+_LOSS_WHERE = "at reg = 0, on random inputs of several shapes (N = 1 included) and with tied scores"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class GradedFunction:
 
 
 def _loss(name: str, speed: bool) -> GradedFunction:
-    where = _LOSS_WHERE + (", and with scores shifted up by 1000" if name.startswith("softmax") else "")
+    where = _LOSS_WHERE + (", and with every score shifted up by 1000" if name.startswith("softmax") else "")
     return GradedFunction(
         name=name, args=("W", "X", "y", "reg"), kind="loss", make_cases=cases.loss_cases,
         compare=cases.compare_loss, catalogue=lambda: [(b, fn) for b, fn in bugs.loss_variants(name) if b],
@@ -110,6 +110,10 @@ def get(function_name: str) -> GradedFunction:
 def _rng(function_name: str, seed: int, *salt: int) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    # A naive loss and its vectorized version get the same cases, so that the speed part can
+    # compare the student's two versions case by case.
+    if function_name in LOSS_FUNCTIONS:
+        function_name = function_name.replace("_vectorized", "_naive")
     return np.random.default_rng([int(seed), *salt, GRADED_FUNCTIONS.index(function_name)])
 
 
@@ -118,8 +122,10 @@ def make_cases(function_name: str, seed: int) -> list[dict]:
 
     Returns a list of dicts ``{"function", "label", "inputs"}``; ``inputs`` maps argument
     names (in call order) to float64 arrays of shape W (D, C), X (N, D), int64 y (N,) and
-    plain numbers. ``sgd_step`` cases name their loss ("probe", see ``probe_loss``) and
-    ``sample_batch`` cases give an ``rng_seed`` instead of a Generator.
+    plain numbers. Loss cases also have a "role" (and "base" for reg pairs; see
+    ``cases.loss_cases``); a naive loss and its vectorized version get the same cases.
+    ``sgd_step`` cases name their loss ("probe", see ``probe_loss``) and ``sample_batch``
+    cases give an ``rng_seed`` instead of a Generator.
     """
     entry = get(function_name)
     return entry.make_cases(function_name, _rng(function_name, seed))
@@ -137,7 +143,7 @@ def trace_cases(function_name: str, seed: int) -> list[dict]:
         y = rng.integers(0, C, N).astype(np.int64)
         label = f"vectorization check, X ({N}, {D})"
         if entry.kind == "loss":
-            inputs = {"W": W.copy(), "X": X, "y": y, "reg": 0.1}
+            inputs = {"W": W.copy(), "X": X, "y": y, "reg": 0.0}
         elif entry.kind == "sample_batch":
             X[:, 0] = np.arange(N)
             inputs = {"X": X, "y": y, "batch_size": N // 2, "rng_seed": int(rng.integers(2**31))}
@@ -146,7 +152,7 @@ def trace_cases(function_name: str, seed: int) -> list[dict]:
                       "learning_rate": 1e-3, "reg": 0.1}
         else:
             inputs = {"W": W.copy(), "X": X}
-        out.append({"function": function_name, "label": label, "inputs": inputs})
+        out.append({"function": function_name, "label": label, "inputs": inputs, "role": "data"})
     return out
 
 
@@ -198,14 +204,16 @@ def function_of(grade_id: str) -> tuple[str | None, str]:
 
 
 def part_check(part: str) -> str:
-    """Which check a part's name asks for: "loss", "grad", "vectorized" or "all"."""
+    """Which part's verdict a test cell scores: "loss", "grad", "reg", "speed" or "all"."""
     p = part.lower()
     if p in ("loss", "value", "sanity"):
         return "loss"
     if p.startswith("grad"):
         return "grad"
+    if p.startswith("reg"):
+        return "reg"
     if any(w in p for w in ("vector", "speed", "loop", "fast")):
-        return "vectorized"
+        return "speed"
     return "all"
 
 
@@ -216,9 +224,13 @@ def describe_check(function_name: str, check: str) -> str:
         return f"the loss returned by {function_name}, compared with the reference {entry.description}"
     if check == "grad":
         return f"the gradient dW returned by {function_name}, compared with the reference {entry.description}"
-    if check == "vectorized":
-        return (f"{function_name} gives correct loss and gradient, and runs no Python loop over the "
-                "examples (the lines it runs do not grow with N)")
+    if check == "reg":
+        return (f"the regularization of {function_name}: how its loss and dW change from reg = 0 to reg > 0 "
+                "on the same inputs (expected reg * np.sum(W * W) and 2 * reg * W), at reg = 0.1, 3 and 2.5e4")
+    if check == "speed":
+        naive = entry.naive or "the naive version"
+        return (f"{function_name} runs no Python loop over the examples (the lines it runs do not grow "
+                f"with N) and gives the same loss and dW as your own {naive}")
     if entry.is_loss:
         return f"the outputs of {function_name}, compared with the reference {entry.description}"
     return entry.description

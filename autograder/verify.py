@@ -2,8 +2,9 @@
 
 Nothing here runs student code. The probe driver (``autograder.probe_driver``) called each
 student function on the cases of ``autograder.registry`` and brought back plain, bounded
-data; this module computes the reference outputs on the same cases, decides each check, and
-names the mistake from the catalogue in ``autograder/bugs.py``.
+data; this module computes the reference outputs on the same cases and hands them, with
+the vectorization profile and the naive version's outputs, to ``autograder.scoring``, which
+decides each part and names the mistakes from the catalogue in ``autograder/bugs.py``.
 
 Vectorization and "own code" are judged from a profile: the Python line events that ran in
 the student's own code on two fresh cases of different N (a loop over examples runs more
@@ -15,11 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from autograder import answer_key, bugs, cases, registry
+from autograder import answer_key, bugs, cases, registry, scoring
 from autograder.harness.calls import library_prefixes
-from autograder.harness.wire import Unsupported
 from autograder.probe_driver import ProbeRecord
 
 # A vectorized loss runs a few dozen Python lines (a loop over the C classes included); a
@@ -36,9 +34,15 @@ class FunctionVerdict:
     defined: bool
     """True when the answer cells define it."""
     checks: dict = field(default_factory=dict)
-    """check ("loss", "grad", "vectorized", "all") -> (ok, message)."""
+    """part ("loss", "grad", "reg", "speed", "all") -> (ok, message)."""
     bugs: tuple = ()
     """The named mistakes (bugs.Bug)."""
+    part_bugs: dict = field(default_factory=dict)
+    """part -> the named mistakes that explain that part's result."""
+    notes: list = field(default_factory=list)
+    """Advice that costs no points."""
+    labels: dict = field(default_factory=dict)
+    """The label of each component of a loss (see bugs.name_parts)."""
     calls_reference: bool = False
     """True when it is, copies or calls the reference, or its code is not the answer cell's."""
 
@@ -96,107 +100,61 @@ def judge_vectorized(profile: dict) -> tuple[bool, str]:
     return True, f"{name} is vectorized: the same Python lines run for N={n1} and N={n2}."
 
 
-def _unsupported(value) -> str | None:
-    """The description of the first value that was not plain data, or None."""
-    if isinstance(value, Unsupported):
-        return str(value)
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else ()
-    for item in items:
-        found = _unsupported(item)
-        if found:
-            return found
-    return None
-
-
-def _compare_all(name, outputs, case_list, references, part):
-    if len(outputs) < len(case_list):
-        return False, f"{name}: only {len(outputs)} of {len(case_list)} cases finished (the probe stopped early)."
-    for (ok, value), case, ref in zip(outputs, case_list, references):
-        if not ok:
-            return False, f"{name} raised {value} on the case '{case['label']}'."
-        odd = _unsupported(value)
-        if odd:
-            return False, (f"{name} returned {odd} on the case '{case['label']}': return plain numbers "
-                           "(float), tuples and numpy arrays.")
-        good, message = registry.compare_outputs(name, case, value, ref, part=part)
-        if not good:
-            return False, message
-    return True, f"{name}: correct on all {len(case_list)} cases."
-
-
-def _all_finite(value) -> bool:
-    if isinstance(value, (tuple, list)):
-        return all(_all_finite(v) for v in value)
-    try:
-        return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
-    except (TypeError, ValueError):
-        return True
-
-
-def _variant_matches(fn, outputs, case_list) -> bool:
-    for (ok, value), case in zip(outputs, case_list):
-        with np.errstate(all="ignore"):
-            try:
-                expected = fn(*[v.copy() if isinstance(v, np.ndarray) else v for v in case["inputs"].values()])
-            except (FloatingPointError, ValueError, ZeroDivisionError):
-                expected = None
-        if not ok:
-            # A crash matches a variant that crashes or overflows on the same case.
-            if expected is not None and _all_finite(expected):
-                return False
-            continue
-        if expected is None:
-            return False
-        if not _all_finite(expected):
-            # Overflow shows up differently in different code (nan in dW here, an infinite
-            # loss and a finite but wrong dW there): any non-finite output is the same mistake.
-            if _all_finite(value):
-                return False
-            continue
-        if not bugs.outputs_match(value, expected):
-            return False
-    return True
-
-
-def _name_bugs(name, outputs, case_list) -> tuple:
-    entry = registry.get(name)
-    if entry.catalogue is None or len(outputs) < len(case_list) or not any(ok for ok, _ in outputs):
-        return ()
-    candidates = sorted(entry.catalogue(), key=lambda item: len(item[0]))
-    for found, fn in candidates:
-        if _variant_matches(fn, outputs, case_list):
-            return found
-    return ()
-
-
 def _undefined(name: str, message: str, bug=None) -> FunctionVerdict:
     v = FunctionVerdict(name, False, bugs=(bug,) if bug else ())
     v.checks = {c: (False, message) for c in registry.CHECKS}
+    v.part_bugs = {c: v.bugs for c in registry.CHECKS}
     return v
 
 
-def verify_function(record: ProbeRecord | None, name: str) -> FunctionVerdict:
-    """Decide every check for one function from its probe record (None: never reached)."""
+def record_cases(record: ProbeRecord) -> tuple[list, list]:
+    """(cases, outputs) of a record: the grader's cases, then (losses) the traced calls.
+
+    The traced calls' outputs count like any other case's (reg = 0, role "data"): a loss
+    that behaves differently when traced gains nothing. (sample_batch's traced call is a
+    single draw, not the three draws its comparison needs.)
+    """
+    case_list, outputs = list(record.cases), list(record.outputs)
+    if registry.get(record.name).is_loss:
+        case_list += record.trace_cases[:len(record.trace_outputs)]
+        outputs += record.trace_outputs
+    return case_list, outputs
+
+
+def verify_function(record: ProbeRecord | None, name: str, naive: ProbeRecord | None = None,
+                    loops: tuple = ()) -> FunctionVerdict:
+    """Decide every part of one function from its probe record (None: never reached).
+
+    naive: the probe record of the student's naive version (for a vectorized loss's speed
+    part), or None; loops: what the static scan read of loops over the examples in its code.
+    The per-part judgement itself is ``autograder.scoring.judge``.
+    """
     if record is None:
         return _undefined(name, f"{name} could not be checked: the probe stopped before reaching it.")
     if not record.defined:
         return _undefined(name, f"{name} is not defined after running your answer cells.", bugs.NOT_DEFINED)
     entry = registry.get(name)
-    case_list, outputs = list(record.cases), list(record.outputs)
-    if entry.is_loss:
-        # The traced calls' outputs count like any other case's: a loss that behaves
-        # differently when traced gains nothing. (sample_batch's traced call is a single
-        # draw, not the three draws its comparison needs.)
-        case_list += record.trace_cases[:len(record.trace_outputs)]
-        outputs += record.trace_outputs
+    case_list, outputs = record_cases(record)
     references = [registry.reference_output(c) for c in case_list]
-    v = FunctionVerdict(name, True)
-    if entry.is_loss:
-        for part in ("loss", "grad"):
-            v.checks[part] = _compare_all(name, outputs, case_list, references, part)
-    v.checks["all"] = _compare_all(name, outputs, case_list, references, None)
-
     profile = profile_of(record)
+    evidence: dict = {}
+    if entry.is_loss:
+        naive_outputs = None
+        if naive is not None and naive.defined and naive.cases and \
+                [c["label"] for c in naive.cases] == [c["label"] for c in record.cases]:
+            naive_outputs = list(naive.outputs)
+        evidence = {"profile": profile, "naive_outputs": naive_outputs, "loops": tuple(loops),
+                    "calls_naive": bool(entry.naive and entry.naive in record.own_calls)}
+    judged = scoring.judge(name, case_list, outputs, references, **evidence)
+    v = FunctionVerdict(name, True)
+    v.checks = {part: (pv.ok, pv.message) for part, pv in judged.parts.items()}
+    v.part_bugs = {part: pv.mistakes for part, pv in judged.parts.items()}
+    v.notes = list(judged.notes)
+    v.labels = dict(judged.labels)
+    if len(outputs) < len(case_list):
+        v.checks = {c: (False, f"{name}: only {len(outputs)} of {len(case_list)} cases finished "
+                                "(the probe stopped early).") for c in v.checks}
+
     own, own_msg = judge_not_reference(profile)
     copied = answer_key.fingerprints().get(record.fingerprint or "")
     from_key = answer_key.is_answer_key_file(record.defined_in or "") or bool(record.reference_calls)
@@ -208,23 +166,10 @@ def verify_function(record: ProbeRecord | None, name: str) -> FunctionVerdict:
         v.calls_reference = True
     if not own:
         v.checks = {c: (False, own_msg) for c in v.checks}
-
-    named = []
-    if v.calls_reference:
-        named.append(bugs.CALLS_REFERENCE if copied or from_key else bugs.NOT_OWN_CELL)
-    elif not v.checks["all"][0]:
-        named.extend(_name_bugs(name, record.outputs, record.cases))
-        if record.outputs and not any(ok for ok, _ in record.outputs):
-            stub = all(str(err).startswith("NotImplementedError") for _, err in record.outputs)
-            named.append(bugs.NOT_WRITTEN if stub else bugs.RAISES)
-    vec_ok, vec_msg = v.checks["all"]
-    if vec_ok:
-        vec_ok, vec_msg = judge_vectorized(profile)
-        if entry.naive and entry.naive in record.own_calls:
-            vec_ok, vec_msg = False, f"{name} calls {entry.naive}; write the vectorized loss without it."
-            named.append(bugs.CALLS_NAIVE)
-        elif entry.speed_graded and not vec_ok:
-            named.append(bugs.LOOPS_OVER_EXAMPLES)
-    v.checks["vectorized"] = (vec_ok, vec_msg)
-    v.bugs = tuple(named)
+        bug = bugs.CALLS_REFERENCE if v.calls_reference and (copied or from_key) else bugs.NOT_OWN_CELL
+        v.bugs = (bug,) if v.calls_reference else ()
+        v.part_bugs = {c: v.bugs for c in v.checks}
+        v.notes = []
+        return v
+    v.bugs = judged.bugs
     return v
