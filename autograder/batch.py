@@ -50,6 +50,14 @@ class NoResults(LookupError):
     """There is no recorded result yet (the message says where none was found)."""
 
 
+class Interrupted(Exception):
+    """Grading was stopped (Ctrl-C) after ``graded`` new results were recorded."""
+
+    def __init__(self, graded: int, remaining: int):
+        super().__init__(f"interrupted: {graded} graded, run again to resume")
+        self.graded, self.remaining = graded, remaining
+
+
 class SandboxMissing(RuntimeError):
     """Student code would run without the sandbox and nobody allowed it (the message says
     what is missing and what to do)."""
@@ -195,9 +203,44 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
     if jobs and unsandboxed:
         warning(unsandboxed)
     notebooks = _Notebooks(layout)
-    t0 = time.monotonic()
+    t0, started = time.monotonic(), time.time()
     graded = _warned_once(parallel.grade_many(jobs, config, workers, scheduler), bool(jobs and unsandboxed))
+    facts = SubmissionFacts(layout)
+    try:
+        _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, facts, progress, warning)
+    except KeyboardInterrupt:
+        graded.close()  # type: ignore[attr-defined]  # a generator: closing it stops the workers
+        _clean_scratch(layout, started)
+        raise Interrupted(batch.graded, len(jobs) - batch.graded) from None
+    if jobs:
+        batch.seconds = time.monotonic() - t0
+        progress(f"graded {batch.graded} in {batch.seconds:.1f} s ({batch.per_minute:.1f} per minute)")
+    batch.results = facts.apply(batch.results)
+    batch.results.sort(key=lambda r: (r.assignment, r.student))
+    return batch
+
+
+def _clean_scratch(layout: CourseLayout, since: float) -> None:
+    """Remove the scratch folders of submissions whose grading was stopped (made since `since`)."""
+    from autograder.grade import remove_tree
+
+    root = layout.work / "scratch"
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        try:
+            if path.stat().st_mtime >= since - 1:
+                remove_tree(path)
+        except OSError:
+            pass
+
+
+def _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, facts, progress, warning):
+    from autograder import gradebook
+
     for n, res in enumerate(graded, 1):
+        res = facts.apply([res])[0]
+        _keep_history(store, res.assignment, res.student, digests.get((res.assignment, res.student)))
         try:
             gradebook.record(layout.gradebook, notebooks.source(res.assignment), res,
                              release_nb=notebooks.release(res.assignment),
@@ -211,22 +254,170 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
         score = "" if res.status == Status.FAILED else f" {res.score:g}/{res.max_score:g}"
         progress(f"  [{n}/{len(jobs)}] {res.student}/{res.assignment}: {res.status}{score} "
                  f"({res.duration:.1f} s)")
-    if jobs:
-        batch.seconds = time.monotonic() - t0
-        progress(f"graded {batch.graded} in {batch.seconds:.1f} s ({batch.per_minute:.1f} per minute)")
-    batch.results.sort(key=lambda r: (r.assignment, r.student))
-    return batch
 
 
-def recorded_results(layout: CourseLayout) -> list[SubmissionResult]:
-    """Every result recorded under layout.results; raises NoResults when there is none."""
+def _keep_history(store, assignment: str, student: str, digest: str | None) -> None:
+    """Before a new grade replaces the record of another notebook (a newer submission),
+    copy the old record to results/<a>/history/<student>@<its submission time>.json."""
+    import json
+    import shutil
+
+    path = store.path(assignment, student)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if data.get("digest") == digest:
+        return
+    when = str((data.get("result") or {}).get("submitted_at") or str(data.get("digest"))[:12])
+    target = path.parent / "history" / f"{student}@{when.replace(':', '-').replace(' ', 'T')}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+
+
+class SubmissionFacts:
+    """Who sent which file when, and the late penalty, added to results.
+
+    Reads what collect recorded (layout.manifest; else the notebook's timestamp.txt) and the
+    deadlines and late rules (the course's grading.cfg, overridden by ``policies``). The
+    penalty is worked out from the score each time, so a grade a person changes later, or a
+    rule changed later, gives the right penalty.
+    """
+
+    def __init__(self, layout: CourseLayout, policies: dict | None = None):
+        import json
+
+        from autograder import lateness
+
+        self.layout = layout
+        try:
+            self.manifest = json.loads(layout.manifest.read_text())
+        except (OSError, ValueError):
+            self.manifest = {}
+        self.policies = {**lateness.course_policies(layout.root), **(policies or {})}
+
+    def policy(self, assignment: str):
+        from autograder.lateness import Policy
+
+        return self.policies.get(assignment, self.policies.get("*", Policy()))
+
+    def apply(self, results: list[SubmissionResult]) -> list[SubmissionResult]:
+        from dataclasses import replace
+
+        from autograder.lateness import late_by
+
+        out = []
+        for r in results:
+            if r.status in (Status.MISSING, Status.UNMATCHED):
+                out.append(r)
+                continue
+            entry = self.manifest.get("submissions", {}).get(r.assignment, {}).get(r.student, {})
+            when = entry.get("submitted_at") or r.submitted_at or self._stamp(r)
+            policy = self.policy(r.assignment)
+            late = late_by(when, policy.deadline)
+            graded = r.status not in (Status.FAILED,)
+            penalty = policy.rule.penalty(late, r.score, r.max_score) if graded else 0.0
+            out.append(replace(r, lms_id=entry.get("lms_id") or r.lms_id, submitted_at=when,
+                               file=entry.get("file") or r.file, late_by=late, penalty=penalty))
+        return out
+
+    def _stamp(self, r: SubmissionResult) -> str | None:
+        from autograder.lateness import parse_time
+
+        path = self.layout.submitted_notebook(r.student, r.assignment).parent / "timestamp.txt"
+        try:
+            when = parse_time(path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return when.isoformat() if when else None
+
+
+def recorded_results(layout: CourseLayout, assignment: str | None = None,
+                     policies: dict | None = None) -> list[SubmissionResult]:
+    """Every result recorded under layout.results (only assignment's when given), with the
+    grades a person gave in nbgrader's gradebook, the submission time and the late penalty;
+    raises NoResults when there is none."""
     from autograder import gradebook
 
     results = gradebook.ResultStore(layout.results).all()
+    if assignment:
+        results = [r for r in results if r.assignment == assignment]
     if not results:
-        raise NoResults(f"no results under {layout.results}; run autograde first")
+        raise NoResults(f"no results under {layout.results}" + (f" for {assignment!r}" if assignment else "")
+                        + "; run autograde first")
     # The grades a person gave in formgrader (written answers, overrides, comments).
-    return gradebook.with_manual_grades(layout.gradebook, results)
+    return SubmissionFacts(layout, policies).apply(gradebook.with_manual_grades(layout.gradebook, results))
+
+
+def class_rows(layout: CourseLayout, results: list[SubmissionResult], roster=None,
+               assignments: list[str] | None = None) -> list[SubmissionResult]:
+    """One row per rostered student and assignment, plus every collected file not filed.
+
+    results: the recorded results; roster: an autograder.roster.Roster or None (then the
+    students are those with a result); assignments: the assignments to export (default:
+    those of the results and of the unmatched files).
+    A rostered student with no result gets a ``missing`` row; a student with a result who
+    is not on the roster keeps the row (nobody is lost); every unmatched file of collect
+    (layout.manifest) gets an ``unmatched`` row named after the file.
+    """
+    import json
+
+    try:
+        unmatched = json.loads(layout.manifest.read_text()).get("unmatched", {})
+    except (OSError, ValueError):
+        unmatched = {}
+    if assignments is None:
+        assignments = sorted({r.assignment for r in results}
+                             | {u["assignment"] for u in unmatched.values() if u.get("assignment")})
+    max_scores = _max_scores(layout, results)
+    rows = [r for r in results if r.assignment in assignments]
+    have = {(r.student, r.assignment) for r in rows}
+    for a in assignments:
+        for entry in (roster.entries if roster is not None else []):
+            if (entry.student, a) not in have:
+                rows.append(SubmissionResult.ungraded(entry.student, a, Status.MISSING, "no submission",
+                                                      max_score=max_scores.get(a, 0.0), lms_id=entry.lms_id))
+    for file, u in sorted(unmatched.items()):
+        a = u.get("assignment")
+        if a is not None and a not in assignments:
+            continue
+        for target in ([a] if a else assignments[:1]):
+            rows.append(SubmissionResult.ungraded(f"unmatched: {file}", target, Status.UNMATCHED, u.get("reason", ""),
+                                                  max_score=max_scores.get(target, 0.0), file=file,
+                                                  lms_id=u.get("lms_id"), submitted_at=u.get("submitted_at")))
+    rows.sort(key=lambda r: (r.assignment, r.status == Status.UNMATCHED, r.student))
+    return rows
+
+
+def _max_scores(layout: CourseLayout, results: list[SubmissionResult]) -> dict[str, float]:
+    out = {r.assignment: r.max_score for r in results if r.max_score}
+    for a in layout.assignments():
+        if a not in out:
+            try:
+                from autograder.notebook import graded_parts
+
+                out[a] = sum(p["points"] for p in graded_parts(_Notebooks(layout).source(a)))
+            except Exception:  # no source notebook: the row shows no maximum
+                pass
+    return out
+
+
+def load_roster(layout: CourseLayout, path: Path | None = None):
+    """The roster: path when given (then kept as layout.roster for the next commands), else
+    the one kept from before, else None."""
+    import shutil
+
+    from autograder.roster import read_roster
+
+    if path is not None:
+        roster = read_roster(Path(path))
+        if Path(path).absolute() != layout.roster:
+            layout.roster.parent.mkdir(parents=True, exist_ok=True)
+            if layout.roster.exists() and layout.roster.read_bytes() != Path(path).read_bytes():
+                shutil.copyfile(layout.roster, layout.roster.with_name(f"roster.{int(time.time())}.csv"))
+            shutil.copyfile(path, layout.roster)
+        return roster
+    return read_roster(layout.roster) if layout.roster.is_file() else None
 
 
 def graded_answers(layout: CourseLayout, result: SubmissionResult,
@@ -257,8 +448,14 @@ def write_all_feedback(layout: CourseLayout, results: list[SubmissionResult] | N
     notebooks = _Notebooks(layout)
     paths = []
     for r in results:
+        if r.status in (Status.MISSING, Status.UNMATCHED):
+            continue  # nobody to send a page to, or nothing graded
         try:
-            paths.append(write_feedback(r, layout.feedback, graded_answers(layout, r, notebooks)))
+            answers = graded_answers(layout, r, notebooks)
+            if answers is None and r.status != Status.FAILED:
+                warn(f"  the feedback of {r.student}/{r.assignment} has no \"your answers\" section: its notebook "
+                     f"{layout.submitted_notebook(r.student, r.assignment)} is missing or unreadable")
+            paths.append(write_feedback(r, layout.feedback, answers))
         except Exception as err:
             warn(f"  could not write the feedback of {r.student}/{r.assignment}: {type(err).__name__}: {err}")
     return paths
@@ -272,27 +469,64 @@ class ExportResult:
     """The class report as text (also in layout.report_txt)."""
     paths: list[Path]
     """grades.csv, report.txt and report.png."""
+    rows: list[SubmissionResult] = field(default_factory=list)
+    """Every row of grades.csv: results, ``missing`` and ``unmatched`` rows."""
+
+    @property
+    def unmatched(self) -> list[SubmissionResult]:
+        """The rows of collected files not filed under a student (resolve them, then export again)."""
+        return [r for r in self.rows if r.status == Status.UNMATCHED]
+
+    @property
+    def missing(self) -> list[SubmissionResult]:
+        """The rows of rostered students with nothing collected."""
+        return [r for r in self.rows if r.status == Status.MISSING]
 
 
-def export_reports(layout: CourseLayout,
-                   results: list[SubmissionResult] | None = None) -> ExportResult:
-    """Write grades.csv, report.txt and report.png (default: from every recorded result)."""
+def export_reports(layout: CourseLayout, results: list[SubmissionResult] | None = None, *,
+                   assignment: str | None = None, roster=None,
+                   policies: dict | None = None) -> ExportResult:
+    """Write grades.csv, report.txt and report.png.
+
+    results: default every recorded result (of assignment, when given, and with policies'
+    late penalties). roster: an autograder.roster.Roster; every rostered student gets a row
+    (``missing`` when nothing came in). Every file collect could not file gets an
+    ``unmatched`` row. Only assignment's rows are exported when it is given, whatever else
+    OUT holds.
+    """
     from autograder.export import report_plot, report_text, write_csv
 
-    results = recorded_results(layout) if results is None else results
-    write_csv(results, layout.grades_csv)
-    text = report_text(results)
+    if results is None:
+        try:
+            results = recorded_results(layout, assignment, policies)
+        except NoResults:
+            if roster is None:
+                raise
+            results = []
+    elif assignment:
+        results = [r for r in results if r.assignment == assignment]
+    rows = class_rows(layout, results, roster, [assignment] if assignment else None)
+    write_csv(rows, layout.grades_csv)
+    text = report_text(results) if results else "Class report\n============\n\nnothing graded yet\n"
+    missing = sorted({r.student for r in rows if r.status == Status.MISSING})
+    unmatched = [r for r in rows if r.status == Status.UNMATCHED]
+    if roster is not None:
+        text += f"\nRoster: {len(roster.entries)} student(s); {len(missing)} with nothing collected"
+        text += (": " + ", ".join(missing) if missing else "") + "\n"
+    if unmatched:
+        text += f"\nUNMATCHED: {len(unmatched)} collected file(s) belong to nobody yet:\n"
+        text += "".join(f"  {r.file}: {r.reason}\n" for r in unmatched)
     layout.report_txt.parent.mkdir(parents=True, exist_ok=True)
     layout.report_txt.write_text(text)
     report_plot(results, layout.report_png)
-    return ExportResult(text, [layout.grades_csv, layout.report_txt, layout.report_png])
+    return ExportResult(text, [layout.grades_csv, layout.report_txt, layout.report_png], rows)
 
 
 def results_table(results: list[SubmissionResult]) -> str:
     """A plain-text table: student, assignment, status, score, named mistakes (or the reason)."""
     rows = [("student", "assignment", "status", "score", "named mistakes")]
     for r in sorted(results, key=lambda r: (r.assignment, r.student)):
-        score = "" if r.status == Status.FAILED else f"{r.score:g}/{r.max_score:g}"
+        score = f"{r.score:g}/{r.max_score:g}" if r.graded else ""
         names = [k.split(": ", 1)[1] if ": " in k else k for k in r.mistake_keys]
         extra = ", ".join(n if names.count(n) == 1 else f"{n} x{names.count(n)}"
                           for n in dict.fromkeys(names))

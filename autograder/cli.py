@@ -24,7 +24,6 @@ library (autograder.batch, autograder.collect, autograder.selfcheck).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -49,14 +48,59 @@ def _config(args, layout: CourseLayout):
                                run_notebook=not args.no_kernel)
 
 
-def _collect(args, layout: CourseLayout) -> int:
-    from autograder.collect import collect
+UNMATCHED_EXIT = 3
+"""Exit code while collected files belong to nobody (resolve with --map or the roster)."""
+INTERRUPTED_EXIT = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as a shell reports it."""
 
-    deadline = dt.datetime.fromisoformat(args.deadline) if args.deadline else None
-    report = collect(Path(args.submissions), layout.submitted, layout.assignments(), args.assignment, deadline)
+
+def _policies(args, layout: CourseLayout) -> dict:
+    """assignment -> lateness.Policy: the course's grading.cfg, overridden by --deadline and
+    --late-rule (for --assignment only, when it is given)."""
+    from autograder import lateness
+
+    names = [args.assignment] if getattr(args, "assignment", None) else layout.assignments()
+    deadline, rule = getattr(args, "deadline", None), getattr(args, "late_rule", None)
+    return {a: lateness.policy_for(a, layout.root, deadline, rule) for a in names}
+
+
+def _roster(args, layout: CourseLayout):
+    from autograder.batch import load_roster
+
+    return load_roster(layout, Path(args.roster) if getattr(args, "roster", None) else None)
+
+
+def _grade_ids(layout: CourseLayout) -> dict[str, set[str]]:
+    """assignment -> the grade_ids of its source notebook (collect files notebooks by them)."""
+    import nbformat
+
+    from autograder.notebook import grade_id
+
+    out = {}
+    for a in layout.assignments():
+        nb = nbformat.read(layout.source_notebook(a), as_version=4)
+        out[a] = {gid for gid in (grade_id(c) for c in nb.cells) if gid}
+    return out
+
+
+def _collect(args, layout: CourseLayout) -> int:
+    from autograder.collect import collect, name_pattern, parse_mapping
+
+    patterns = tuple(name_pattern(p) for p in (args.name_pattern or []))
+    mapping = parse_mapping(args.map)
+    roster = _roster(args, layout)
+    deadlines = {a: p.deadline for a, p in _policies(args, layout).items()}
+    report = collect(Path(args.submissions), layout.submitted, layout.assignments(), args.assignment,
+                     deadlines, roster=roster, mapping=mapping, patterns=patterns, grade_ids=_grade_ids(layout))
     print(report.text())
     print(f"collected into {layout.submitted}")
-    return 0 if report.submissions else 1
+    if report.unmatched:
+        print(f"{len(report.unmatched)} file(s) UNMATCHED (kept in {layout.unmatched}); they get an "
+              "'unmatched' row in grades.csv until you resolve them with --map FILE=STUDENT or the roster, "
+              f"and collect again. Exit code {UNMATCHED_EXIT}.", file=sys.stderr)
+    if not report.submissions and not report.unmatched:
+        return 1
+    return UNMATCHED_EXIT if report.unmatched else 0
 
 
 def _refuse_unsandboxed(args) -> int:
@@ -88,24 +132,33 @@ def _autograde(args, layout: CourseLayout, submitted: Path | None = None) -> int
     return 0
 
 
-def _feedback(layout: CourseLayout) -> int:
-    from autograder.batch import write_all_feedback
+def _feedback(layout: CourseLayout, args=None) -> int:
+    from autograder.batch import recorded_results, write_all_feedback
 
-    pages = write_all_feedback(layout, results=None)
+    results = recorded_results(layout, getattr(args, "assignment", None),
+                               _policies(args, layout) if args is not None else None)
+    pages = write_all_feedback(layout, results=results)
     print(f"wrote {len(pages)} feedback page(s) to {layout.feedback}/<student>/<assignment>/")
     return 0
 
 
-def _export(layout: CourseLayout) -> int:
+def _export(layout: CourseLayout, args=None) -> int:
     from autograder.batch import NoResults, export_reports
 
     try:
-        export = export_reports(layout)
+        export = export_reports(layout, assignment=getattr(args, "assignment", None),
+                                roster=_roster(args, layout) if args is not None else None,
+                                policies=_policies(args, layout) if args is not None else None)
     except NoResults as err:
         print(err, file=sys.stderr)
         return 1
     print(export.text)
     print(f"grades: {layout.grades_csv}\nreport: {layout.report_txt} and {layout.report_png}")
+    if export.unmatched:
+        print(f"{len(export.unmatched)} collected file(s) are UNMATCHED (see above and grades.csv): resolve "
+              f"them with collect --map FILE=STUDENT or a roster entry. Exit code {UNMATCHED_EXIT}.",
+              file=sys.stderr)
+        return UNMATCHED_EXIT
     return 0
 
 
@@ -121,20 +174,23 @@ def cmd_feedback(args) -> int:
     from autograder.batch import NoResults
 
     try:
-        return _feedback(_layout(args).require_source())
+        return _feedback(_layout(args).require_source(), args)
     except NoResults as err:
         print(err, file=sys.stderr)
         return 1
 
 
 def cmd_export(args) -> int:
-    return _export(_layout(args))
+    return _export(_layout(args), args)
 
 
 def cmd_run(args) -> int:
     layout = _layout(args).require_source()
-    code = (_refuse_unsandboxed(args) or _collect(args, layout) or _autograde(args, layout)
-            or _feedback(layout) or _export(layout))
+    code = _refuse_unsandboxed(args) or _collect(args, layout)
+    if code not in (0, UNMATCHED_EXIT):
+        return code
+    # Unmatched files do not stop the others' grading; export still exits with UNMATCHED_EXIT.
+    code = _autograde(args, layout) or _feedback(layout, args) or _export(layout, args)
     if code:
         return code
     print(f"\nfeedback: {layout.feedback}/<student>/<assignment>/<assignment>.html")
@@ -192,6 +248,29 @@ def _common(p, grading: bool = True) -> None:
                        "unsandboxed; warned once). Without it grading stops with exit code 2")
 
 
+def _collect_options(p) -> None:
+    p.add_argument("--roster", metavar="CSV",
+                   help="the class roster: nbgrader's `db student import` CSV (id, first_name, last_name, "
+                   "email, lms_user_id) or an LMS gradebook export (Canvas: Student, ID, SIS User ID, Section). "
+                   "Every rostered student gets a row; a file matching nobody is 'unmatched'. Kept as "
+                   "OUT/roster.csv for the next commands")
+    p.add_argument("--map", action="append", metavar="FILE=STUDENT",
+                   help="file this collected file (its name, or its path inside the download) under STUDENT; "
+                   "repeat for more")
+    p.add_argument("--name-pattern", action="append", metavar="REGEX",
+                   help="a regular expression for the files' names, as nbgrader's zip_collect takes: named "
+                   "groups student_id or name, and optionally lms_id, file, assignment, timestamp, late; "
+                   "tried before the built-in Canvas, Moodle, Blackboard and Brightspace patterns")
+
+
+def _late_options(p) -> None:
+    p.add_argument("--deadline", help="ISO date-time (e.g. 2026-03-01T23:59:00); later submissions are late "
+                   "(default: the assignment's deadline in the course's grading.cfg)")
+    p.add_argument("--late-rule", metavar="RULE",
+                   help="late penalty: none, zero, 2/hour, 10%%/day, or '10%%/day, max 50%%' (default: the "
+                   "course's grading.cfg, else none)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linclass-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -199,13 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="collect, autograde, feedback and export in one go")
     p.add_argument("submissions", help="LMS zip, folder of files, or nbgrader submitted/ folder")
-    p.add_argument("--deadline", help="ISO date-time; later submissions are reported late")
+    _collect_options(p)
+    _late_options(p)
     _common(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("collect", help="gather submissions safely into OUT/submitted/")
     p.add_argument("submissions", help="LMS zip, folder of files, or nbgrader submitted/ folder")
-    p.add_argument("--deadline", help="ISO date-time; later submissions are reported late")
+    _collect_options(p)
+    _late_options(p)
     _common(p, grading=False)
     p.set_defaults(func=cmd_collect)
 
@@ -215,10 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="write one HTML feedback page per student")
+    _late_options(p)
     _common(p, grading=False)
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="write grades.csv and the class report (text and PNG)")
+    p.add_argument("--roster", metavar="CSV", help="the class roster (default: the one given before, kept "
+                   "as OUT/roster.csv); every rostered student gets a row")
+    _late_options(p)
     _common(p, grading=False)
     p.set_defaults(func=cmd_export)
 
@@ -237,12 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of linclass-grade; returns the exit code (2 for a usage error)."""
+    from autograder.batch import Interrupted
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ValueError as err:
         print(f"linclass-grade: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        print(f"\n{err}", file=sys.stderr)
+        return INTERRUPTED_EXIT
+    except KeyboardInterrupt:
+        print("\ninterrupted: run again to resume (what was graded is kept)", file=sys.stderr)
+        return INTERRUPTED_EXIT
 
 
 if __name__ == "__main__":

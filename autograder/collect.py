@@ -41,6 +41,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.lateness import late_by
 from autograder.notebook import InvalidNotebook, read_notebook
 
 
@@ -288,6 +289,10 @@ def name_pattern(regex: str, timestamp_format: str | None = None) -> NamePattern
     return NamePattern("--name-pattern", compiled, timestamp_format)
 
 
+_STUDENT_ID = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*(?:-\d+)?")
+"""A student id as collect makes them: a normalized name, maybe "-" and an LMS user id."""
+
+
 def student_key(name: str, user_id: str | None) -> str:
     """The student's id: the normalized name, with the LMS user id after a "-" when there is
     one (normalized names never hold "-", so "jane_roe-12" cannot be mistaken for a name)."""
@@ -490,7 +495,7 @@ def _label(when: dt.datetime | None) -> str:
 
 
 def collect(source: Path, dest: Path, assignments: list[str], assignment: str | None = None,
-            deadline: dt.datetime | None = None, limits: ZipLimits | None = None, *,
+            deadline: dt.datetime | dict | None = None, limits: ZipLimits | None = None, *,
             roster=None, mapping: dict[str, str] | None = None,
             patterns: tuple[NamePattern, ...] = (), grade_ids: dict[str, set[str]] | None = None
             ) -> CollectReport:
@@ -502,7 +507,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
         dest/../superseded/<student>/<assignment>/<its time>/; an incoming one older than what
         is there goes there instead.
     assignments: known assignment names; assignment: the one to assume for bare names.
-    deadline: naive datetime; later timestamps are reported late.
+    deadline: a datetime, or {assignment: datetime}; later submissions are reported late.
     roster: an autograder.roster.Roster; a file that matches nobody on it is unmatched.
     mapping: {file name or path inside the download: student} (``--map``), tried first.
     patterns: the instructor's NamePatterns, tried before the built-in LMS ones.
@@ -558,7 +563,8 @@ def _parse_one(path: Path, rel: str, parts: tuple[str, ...], assignments, assign
     from_map = mapping.get(rel, mapping.get(path.name))
     try:
         if from_map is not None:
-            parsed = _Parsed(normalize_student(from_map), assignment, lms="--map")
+            mapped = from_map if _STUDENT_ID.fullmatch(from_map) else normalize_student(from_map)
+            parsed = _Parsed(mapped, assignment, lms="--map", name=from_map)
             try:
                 guess = _parse_name(rel, assignments, assignment, patterns)
                 parsed.assignment, parsed.when, parsed.late = guess.assignment, guess.when, guess.late
@@ -572,19 +578,22 @@ def _parse_one(path: Path, rel: str, parts: tuple[str, ...], assignments, assign
         return None, f"{err}; pass --map '{path.name}=STUDENT' or --name-pattern"
     if grade_ids:
         by_cells = assignment_of_cells(notebook_grade_ids(path), grade_ids)
+        if from_map is not None and by_cells is not None:
+            parsed.assignment = by_cells  # the instructor vouched for the file: its cells tell the assignment
         if by_cells is not None and parsed.assignment is not None and by_cells != parsed.assignment:
             return parsed, (f"its graded cells are those of {by_cells!r}, not {parsed.assignment!r}: not graded "
-                            f"under the wrong assignment; collect it with --assignment {by_cells} (or ask the "
-                            "student which notebook they meant to hand in)")
+                            f"under {parsed.assignment!r}; to grade it as {by_cells!r}, pass "
+                            f"--map '{path.name}=STUDENT' (or ask the student which notebook they meant to hand in)")
         if parsed.assignment is None:
             parsed.assignment = by_cells
     if parsed.assignment is None:
         return parsed, "cannot tell the assignment from the name or the cells; pass --assignment"
     if roster is not None:
         if from_map is not None:
-            entry = roster.get(parsed.student)
+            entry = roster.get(parsed.student) or roster.match(name=parsed.name)
             if entry is None:
-                return parsed, f"--map names {parsed.student!r}, who is not on the roster"
+                return parsed, (f"--map names {parsed.name!r}, who is not on the roster; use a rostered id "
+                                f"such as {roster.entries[0].student!r}")
         else:
             entry = roster.match(parsed.student, parsed.lms_id, parsed.name)
         if entry is None:
@@ -635,7 +644,8 @@ def _collect_into(source, dest, assignments, assignment, deadline, report, zippe
         if len(entries) > 1:
             older = [e[0].relative_to(source).as_posix() for e in entries[:-1]]
             report.duplicates.append((student, assign, rel, older))
-        if deadline is not None and when is not None and when > deadline:
+        due = deadline.get(assign) if isinstance(deadline, dict) else deadline
+        if due is not None and when is not None and late_by(when, due) > 0:
             late = True
         stamp = _stamp(when)
         target = dest / student / assign / f"{assign}.ipynb"

@@ -1,7 +1,7 @@
 """Deadlines and late penalties (the same idea as nbgrader's LateSubmissionPlugin).
 
 A rule is written as a short text, on the command line (``--late-rule``) or in the course's
-``grading.toml``:
+``grading.cfg``:
 
     none                    no penalty (lateness is still shown)
     zero                    a late submission gets 0 points
@@ -13,23 +13,23 @@ The penalty never takes more than the score (``SubmissionResult.final_score`` is
 below 0). Times without a zone are compared as they are; a time with a zone is turned into
 UTC first, and a deadline with a zone turns a time without one into that zone.
 
-``grading.toml`` in the course root (optional) sets a deadline and a rule per assignment::
+``grading.cfg`` in the course root (optional; INI format, read with the standard library's
+configparser) sets a deadline and a rule per assignment::
 
     [svm]
-    deadline = "2026-03-01T23:59:00"
-    late_rule = "10%/day, max 50%"
+    deadline = 2026-03-01T23:59:00
+    late_rule = 10%/day, max 50%
 """
 from __future__ import annotations
 
+import configparser
 import datetime as dt
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
-COURSE_CONFIG = "grading.toml"
+COURSE_CONFIG = "grading.cfg"
 """The course's grading settings, in the course root."""
 
 _UNITS = {"hour": 3600.0, "day": 86400.0}
@@ -129,21 +129,21 @@ class Policy:
 
 
 def course_policies(root: Path) -> dict[str, Policy]:
-    """assignment -> Policy from root/grading.toml ({} when there is no such file).
+    """assignment -> Policy from root/grading.cfg ({} when there is no such file).
 
     Raises ValueError naming the file and the assignment when a value is wrong.
     """
     path = Path(root) / COURSE_CONFIG
     if not path.is_file():
         return {}
+    parser = configparser.ConfigParser(interpolation=None)
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
+        parser.read_string(path.read_text(), source=str(path))
+    except (OSError, configparser.Error) as err:
         raise ValueError(f"{path} cannot be read: {err}") from None
     out = {}
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise ValueError(f"{path}: {name!r} must be a table like [svm] with deadline and late_rule")
+    for name in parser.sections():
+        table = parser[name]
         unknown = sorted(set(table) - {"deadline", "late_rule"})
         if unknown:
             raise ValueError(f"{path}: [{name}] has unknown key(s) {', '.join(unknown)}; "
@@ -157,7 +157,7 @@ def course_policies(root: Path) -> dict[str, Policy]:
 
 def policy_for(assignment: str, root: Path, deadline: str | None = None,
                rule: str | None = None) -> Policy:
-    """The policy of one assignment: the course's grading.toml, overridden by the command
+    """The policy of one assignment: the course's grading.cfg, overridden by the command
     line's deadline and rule texts when given."""
     base = course_policies(root).get(assignment, Policy())
     return Policy(parse_time(deadline) if deadline else base.deadline,

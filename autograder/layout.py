@@ -114,6 +114,33 @@ class CourseLayout:
         """The class report as a plot."""
         return self.out / "report.png"
 
+    @property
+    def roster(self) -> Path:
+        """The course's roster as last given with ``--roster`` (a copy; later commands use it)."""
+        return self.out / "roster.csv"
+
+    @property
+    def manifest(self) -> Path:
+        """What collect filed (who sent which file, when) and what it could not file."""
+        return self.out / "collect" / "manifest.json"
+
+    @property
+    def unmatched(self) -> Path:
+        """Copies of the notebooks collect could not file under a student and an assignment."""
+        return self.out / "unmatched"
+
+    @property
+    def superseded(self) -> Path:
+        """Earlier submissions replaced by newer ones, ``superseded/<student>/<a>/<time>/``."""
+        return self.out / "superseded"
+
+    @property
+    def course_config(self) -> Path:
+        """The course's deadlines and late rules (``grading.cfg`` in the course root; optional)."""
+        from autograder.lateness import COURSE_CONFIG
+
+        return self.root / COURSE_CONFIG
+
     # -- the assignments ------------------------------------------------------------
 
     def assignments(self) -> list[str]:

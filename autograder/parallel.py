@@ -70,33 +70,63 @@ def grade_many(jobs: list[Job], config: GradeConfig, workers: int | None = None,
         yield from _pool(jobs, config, workers)
 
 
-def _pool(jobs, config, workers):
-    from concurrent.futures.process import BrokenProcessPool
+def _no_sigint() -> None:
+    """Worker start-up: Ctrl-C is for the main process, which stops the workers itself (a
+    handler, not SIG_IGN, so that the programs a worker starts get the default again)."""
+    import signal
 
+    signal.signal(signal.SIGINT, lambda *_: None)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued jobs are cancelled and running workers terminated (their
+    sandboxes die with them), instead of waiting for every queued job to be graded."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(10)
+
+
+def _pool(jobs, config, workers):
     pending = list(jobs)
     for attempt in (1, 2):
-        retry = []
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending))) as pool:
-            futures = {pool.submit(grade_submission, j.path, j.assignment, j.student, config): j
-                       for j in pending}
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    job = futures.pop(fut)
-                    try:
-                        yield fut.result()
-                    except BrokenProcessPool as err:
-                        # A worker died (for example the OS killed it); every job still in
-                        # this pool gets one more try in a fresh pool.
-                        if attempt == 1:
-                            retry.append(job)
-                        else:
-                            yield _crashed(job, err)
-                    except Exception as err:
-                        yield _crashed(job, err)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_no_sigint)
+        try:
+            retry = yield from _pool_attempt(pool, pending, config, attempt)
+        except BaseException:  # Ctrl-C, or the caller stopped early
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
         if not retry:
             return
         pending = retry
+
+
+def _pool_attempt(pool, pending, config, attempt):
+    """Run pending on pool; yield each result; return the jobs to try again."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    retry = []
+    futures = {pool.submit(grade_submission, j.path, j.assignment, j.student, config): j
+               for j in pending}
+    while futures:
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for fut in done:
+            job = futures.pop(fut)
+            try:
+                yield fut.result()
+            except BrokenProcessPool as err:
+                # A worker died (for example the OS killed it); every job still in
+                # this pool gets one more try in a fresh pool.
+                if attempt == 1:
+                    retry.append(job)
+                else:
+                    yield _crashed(job, err)
+            except Exception as err:
+                yield _crashed(job, err)
+    return retry
 
 
 def _dask(jobs, config, workers, scheduler):

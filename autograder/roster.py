@@ -14,8 +14,9 @@ with everything but letters and digits removed, then "-" and the user id ("Roe, 
 1234 -> "roejane-1234"), so a Canvas export and its roster agree without a mapping.
 
 Matching a collected file to a rostered student (``Roster.match``) tries, in order: the LMS
-user id, the student id, then the name (as "jane_roe", "roe_jane", "janeroe" or "roejane"),
-and only a name that fits exactly one student.
+user id, the student id, then the name (as "jane_roe", "roe_jane", "janeroe" or "roejane")
+or the login (Canvas's SIS Login ID, nbgrader's e-mail before the "@"), and only a name
+that fits exactly one student.
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class RosterEntry:
     """The institution's id (Canvas "SIS User ID"), kept for the export back."""
     section: str = ""
     """The section (Canvas "Section")."""
+    login: str = ""
+    """The login (Canvas "SIS Login ID", the local part of nbgrader's email), which
+    Blackboard puts in its file names."""
 
     def name_keys(self) -> set[str]:
         """The normalized forms of the name a file name may use."""
@@ -63,6 +67,11 @@ class RosterEntry:
                     pass
         base = self.student.rsplit("-", 1)[0] if "-" in self.student else self.student
         keys.add(base)
+        for other in (self.login, self.sis_id):
+            try:
+                keys.add(normalize_student(other))
+            except ValueError:
+                pass
         return keys
 
 
@@ -145,7 +154,7 @@ def read_roster(path: Path) -> Roster:
             except ValueError as err:
                 raise RosterError(f"roster {path}, row {n}: {err}") from None
             entries.append(RosterEntry(student, name, uid.lstrip("0") or "0", _clean(row.get("SIS User ID")),
-                                       _clean(row.get("Section"))))
+                                       _clean(row.get("Section")), _clean(row.get("SIS Login ID"))))
     elif "id" in header:
         kind = "nbgrader"
         for n, row in enumerate(reader, start=2):
@@ -158,7 +167,8 @@ def read_roster(path: Path) -> Roster:
                 raise RosterError(f"roster {path}, row {n}: {err}") from None
             name = " ".join(x for x in (_clean(row.get("first_name")), _clean(row.get("last_name"))) if x)
             lms = _clean(row.get("lms_user_id")) or None
-            entries.append(RosterEntry(student, name, lms, "", ""))
+            login = _clean(row.get("email")).partition("@")[0]
+            entries.append(RosterEntry(student, name, lms, "", "", login))
     else:
         raise RosterError(f"roster {path} has the header {', '.join(header) or '(none)'}; expected nbgrader's "
                           f"student import columns ({', '.join(NBGRADER_COLUMNS)}; only id is required) or "
