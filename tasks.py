@@ -7,6 +7,7 @@
     python3 tasks.py bench     # set up, then run every speed benchmark side by side
     python3 tasks.py release   # set up, then build the student release: dist/student/ and dist/student.zip
     python3 tasks.py samples   # set up, then regenerate autograder/samples/submitted/
+    python3 tasks.py slides    # set up, then build the lecture as offline slides: build/slides/
     python3 tasks.py setup     # only create .venv and install linclass with its extras
 
 Set-up makes a virtual environment in `.venv/` inside the repository and installs this
@@ -125,6 +126,14 @@ def cmd_release(args) -> int:
                            cwd=ROOT, env=data_env())
 
 
+def cmd_slides(args) -> int:
+    python = setup(EXTRAS["setup"])
+    cmd = [str(python), str(ROOT / "lectures" / "slides" / "build.py"), "--out", args.out or str(BUILD / "slides")]
+    if args.fast:
+        cmd += ["--fast"]
+    return subprocess.call(cmd, cwd=ROOT, env=data_env())
+
+
 def cmd_setup(args) -> int:
     setup(EXTRAS["setup"])
     say(f"ready: activate with `source {VENV.relative_to(ROOT)}/bin/activate`")
@@ -164,6 +173,11 @@ def main(argv=None) -> int:
                        "in dist/student/ and dist/student.zip")
     p.add_argument("--out", help="output folder (default: dist/)")
     p.set_defaults(func=cmd_release)
+    p = sub.add_parser("slides", help="set up, then build the walkthrough as slides that work offline "
+                       "(build/slides/walkthrough.slides.html; needs npm the first time)")
+    p.add_argument("--out", help="output folder (default: build/slides/)")
+    p.add_argument("--fast", action="store_true", help="train on fewer images for fewer steps (a preview)")
+    p.set_defaults(func=cmd_slides)
     p = sub.add_parser("setup", help="only create .venv and install linclass")
     p.set_defaults(func=cmd_setup)
     p = sub.add_parser("clean", help="remove build/ and dist/ (and .venv/ with --venv)")
