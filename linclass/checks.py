@@ -2,8 +2,9 @@
 
 Nothing here knows a right answer as code. The checks compare your functions with
 
-- **stored numbers**: the loss and gradient on a few small inputs made from fixed seeds
-  (:func:`example_inputs`), kept in ``expected_values.json`` next to this file;
+- **stored numbers**: the loss and gradient at reg = 0 on a few small inputs made from
+  fixed seeds (:func:`example_inputs`, and :func:`shifted_inputs` with every score shifted
+  by 1000), and how they change with reg, kept in ``expected_values.json`` next to this file;
 - **facts** you can check by hand (the test cells state them);
 - **numerical gradients** (``linclass.gradcheck``);
 - **your own naive version** (:func:`check_agree`);
@@ -62,46 +63,129 @@ def example_inputs(case: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float
     return W, X, y, reg
 
 
+def shifted_inputs(case: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """example_inputs(case) with EVERY score shifted up by the same 1000.
+
+    Returns (W, X, y, reg): W of shape (6, 4) (a last row of ones added), X of shape (7, 6)
+    (a last column of 1000 added), y and reg as in example_inputs(case). Every score
+    X @ W grows by exactly 1000, so the softmax loss must not change; exponentiating the raw
+    scores overflows. Subtracting any maximum first (each example's, or the whole matrix's)
+    keeps it finite.
+    """
+    W, X, y, reg = example_inputs(case)
+    W = np.vstack([W, np.ones((1, W.shape[1]))])
+    X = np.hstack([X, np.full((X.shape[0], 1), 1000.0)])
+    return W, X, y, reg
+
+
 @lru_cache(maxsize=1)
 def _expected() -> dict:
     return json.loads(EXPECTED_FILE.read_text())
 
 
-def expected(loss: str, case: int) -> tuple[float, np.ndarray]:
-    """The stored (loss, dW) of the ``loss`` ("svm" or "softmax") on example_inputs(case)."""
+def expected(loss: str, case: int, shifted: bool = False) -> tuple[float, np.ndarray]:
+    """The stored (loss, dW) at reg = 0 of the ``loss`` ("svm" or "softmax") on example_inputs(case).
+
+    shifted: True for the stored numbers on shifted_inputs(case) (softmax only).
+    """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
-    item = _expected()[loss][str(case)]
+    if shifted:
+        if loss != "softmax":
+            raise ValueError("shifted=True exists for the softmax loss only")
+        item = _expected()["stability"][loss][str(case)]
+    else:
+        item = _expected()[loss][str(case)]
     return float(item["loss"]), np.array(item["dW"], dtype=np.float64)
 
 
+def expected_reg(loss: str, case: int) -> tuple[float, np.ndarray]:
+    """The stored regularization of case ``case``: (loss(reg) - loss(0), dW(reg) - dW(0)) at its reg."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    item = _expected()[loss][str(case)]
+    return float(item["reg_loss"]), np.array(item["reg_dW"], dtype=np.float64)
+
+
+def _call(fn, W, X, y, reg):
+    with quiet():
+        got = fn(W.copy(), X.copy(), y.copy(), reg)
+    assert isinstance(got, tuple) and len(got) == 2, "return a pair (loss, dW)"
+    loss, dW = got
+    assert np.ndim(loss) == 0, "the loss must be a single number"
+    assert np.shape(dW) == W.shape, f"dW must have the shape of W, {W.shape}; got {np.shape(dW)}"
+    return float(loss), np.asarray(dW, dtype=np.float64)
+
+
+def _grad_error(got, want) -> float:
+    return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-8))
+
+
+def _check_data(fn, loss, part, rtol, case, shifted):
+    W, X, y, _ = shifted_inputs(case) if shifted else example_inputs(case)
+    want_loss, want_dW = expected(loss, case, shifted)
+    got_loss, got_dW = _call(fn, W, X, y, 0.0)
+    where = (f"on checks.shifted_inputs({case}) (every score shifted by 1000), reg = 0" if shifted
+             else f"on checks.example_inputs({case}) called with reg = 0")
+    hint = (" Subtract the largest score before np.exp (each example's, or the whole matrix's)."
+            if shifted else "")
+    if part in (None, "loss"):
+        err = abs(got_loss - want_loss) / max(abs(want_loss), 1.0)
+        assert err < rtol, f"the loss {where} is {got_loss:.10g}; expected {want_loss:.10g}.{hint}"
+    if part in (None, "grad"):
+        assert np.all(np.isfinite(got_dW)), f"dW {where} contains NaN or inf.{hint}"
+        err = _grad_error(got_dW, want_dW)
+        assert err < rtol, (f"dW {where} differs from the stored gradient (largest difference {err:.1e} of "
+                            "its largest entry); check it with gradcheck at reg = 0 first")
+
+
+def _check_reg(fn, loss, rtol, case):
+    W, X, y, reg = example_inputs(case)
+    want_loss, want_dW = expected_reg(loss, case)
+    loss0, dW0 = _call(fn, W, X, y, 0.0)
+    loss_r, dW_r = _call(fn, W, X, y, reg)
+    got_loss, got_dW = loss_r - loss0, dW_r - dW0
+    where = f"on checks.example_inputs({case}), from reg = 0 to reg = {reg:g}"
+    if abs(got_loss - want_loss) > rtol * max(abs(want_loss), abs(loss0), 1e-12):
+        ratio = got_loss / want_loss if want_loss else float("nan")
+        hint = (" That is half of reg * np.sum(W * W): this notebook does not use the 0.5 convention."
+                if abs(ratio - 0.5) < 1e-6 else "")
+        raise AssertionError(f"the loss grows by {got_loss:.10g} {where}; it should grow by "
+                             f"reg * np.sum(W * W) = {want_loss:.10g}, over every row of W.{hint}")
+    err = float(np.max(np.abs(got_dW - want_dW)) / max(np.max(np.abs(want_dW)), np.max(np.abs(dW0)), 1e-12))
+    if err > rtol:
+        hint = ""
+        if np.allclose(got_dW, 0.5 * want_dW, rtol=1e-6, atol=1e-12):
+            hint = " It changed by reg * W: the factor 2 is missing."
+        elif np.allclose(got_dW[:-1], want_dW[:-1], rtol=1e-6, atol=1e-12):
+            hint = " Only the last row (the bias row) differs: regularize every row of W."
+        raise AssertionError(f"dW changes {where} by something other than 2 * reg * W, the gradient of "
+                             f"reg * np.sum(W * W).{hint}")
+
+
 def check_expected(fn, loss: str, part: str | None = None, rtol: float = 1e-8) -> None:
-    """Compare fn's loss and/or gradient with the stored numbers on every stored case.
+    """Compare your loss function with the stored numbers, part by part.
 
     fn: your loss function (W, X, y, reg) -> (loss, dW); loss: "svm" or "softmax";
-    part: "loss", "grad" or None (both). Raises AssertionError saying which case and what
-    differs (the expected number is shown for the loss, never a formula).
+    part: "loss" or "grad" (called with reg = 0 on example_inputs(0), (1), (2), and for
+    softmax on shifted_inputs(0), (1), (2) too), "reg" (how the loss and dW change from
+    reg = 0 to the case's reg on example_inputs(1) and (2)) or None (all three).
+    Raises AssertionError saying which case and what differs (the expected number is shown
+    for the loss, never a formula of the answer).
     """
-    if part not in (None, "loss", "grad"):
-        raise ValueError(f"part must be 'loss', 'grad' or None; got {part!r}")
-    for case in (0, 1, 2):
-        W, X, y, reg = example_inputs(case)
-        want_loss, want_dW = expected(loss, case)
-        with quiet():
-            got = fn(W.copy(), X.copy(), y.copy(), reg)
-        assert isinstance(got, tuple) and len(got) == 2, "return a pair (loss, dW)"
-        got_loss, got_dW = got
-        where = f"on checks.example_inputs({case}) (reg = {reg:g})"
-        if part in (None, "loss"):
-            assert np.ndim(got_loss) == 0, "the loss must be a single number"
-            err = abs(float(got_loss) - want_loss) / max(abs(want_loss), 1.0)
-            assert err < rtol, f"the loss {where} is {float(got_loss):.10g}; expected {want_loss:.10g}"
-        if part in (None, "grad"):
-            assert np.shape(got_dW) == W.shape, f"dW must have the shape of W, {W.shape}; got {np.shape(got_dW)}"
-            diff = np.max(np.abs(np.asarray(got_dW, dtype=np.float64) - want_dW))
-            err = float(diff / max(np.max(np.abs(want_dW)), 1e-8))
-            assert err < rtol, (f"dW {where} differs from the stored gradient (largest difference {err:.1e} of "
-                                "its largest entry); check it with gradcheck first")
+    if part not in (None, "loss", "grad", "reg"):
+        raise ValueError(f"part must be 'loss', 'grad', 'reg' or None; got {part!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    if part != "reg":
+        for case in (0, 1, 2):
+            _check_data(fn, loss, part, rtol, case, shifted=False)
+        if loss == "softmax":
+            for case in (0, 1, 2):
+                _check_data(fn, loss, part, rtol, case, shifted=True)
+    if part in (None, "reg"):
+        for case in (1, 2):
+            _check_reg(fn, loss, rtol, case)
 
 
 def check_agree(naive, vectorized, seed: int = 0) -> str:
@@ -109,14 +193,20 @@ def check_agree(naive, vectorized, seed: int = 0) -> str:
 
     naive, vectorized: your two functions (W, X, y, reg) -> (loss, dW); seed: int.
     Runs both on random inputs (N = 50 examples, D = 20, C = 10, reg = 0.1). Returns a
-    short report; raises AssertionError when they differ.
+    short report; raises AssertionError when they differ. When the naive version raises (it
+    is not written yet) there is nothing to agree with: the report says so.
     """
     rng = np.random.default_rng(seed)
     W = 0.01 * rng.standard_normal((20, 10))
     X = rng.standard_normal((50, 20))
     y = rng.integers(0, 10, 50)
+    try:
+        with quiet():
+            loss_n, dW_n = naive(W.copy(), X.copy(), y.copy(), 0.1)
+    except Exception as err:  # the naive version is not written (or fails): nothing to agree with
+        return (f"your naive version raised {type(err).__name__}, so agreement was not checked "
+                "(the speed part then looks at vectorization only)")
     with quiet():
-        loss_n, dW_n = naive(W.copy(), X.copy(), y.copy(), 0.1)
         loss_v, dW_v = vectorized(W.copy(), X.copy(), y.copy(), 0.1)
     loss_diff = abs(float(loss_n) - float(loss_v))
     grad_diff = float(np.linalg.norm(np.asarray(dW_n) - np.asarray(dW_v)))
