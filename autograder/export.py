@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import sanitize
+from autograder.gradebook import BY_HAND, NOT_ANSWERED
+from autograder.gradebook import waits_for_person as _waits_for_person
 from autograder.results import SubmissionResult
 
 NOT_WRITTEN = "not_written"
@@ -34,11 +36,6 @@ def _part_ids(results: list[SubmissionResult], assignment: str) -> list[str]:
                 if gid not in ids:
                     ids.append(gid)
     return ids
-
-
-def _waits_for_person(part) -> bool:
-    """A written answer (or a test only a person can judge) nobody has graded yet."""
-    return part.manual and part.message not in ("not answered", "graded by your instructor")
 
 
 def _hours(seconds: float) -> str:
@@ -143,9 +140,9 @@ def report_text(results: list[SubmissionResult]) -> str:
             top = max(r.parts[gid].max_points for r in graded if gid in r.parts)
             dist = ", ".join(f"{v:g}: {hist[v]}" for v in sorted(hist))
             lines.append(f"    {gid:<34} (of {top:g})  {dist}")
-        written = [(r, p) for r in graded for p in r.parts.values() if p.manual and p.message != "not answered"]
+        written = [(r, p) for r in graded for p in r.parts.values() if p.manual and p.message != NOT_ANSWERED]
         if written:
-            by_hand = sum(p.message == "graded by your instructor" for _, p in written)
+            by_hand = sum(p.message.startswith(BY_HAND) for _, p in written)
             lines.append(f"  written answers: {by_hand} graded by hand, {len(written) - by_hand} waiting "
                          "in formgrader")
         named, unwritten = _mistakes(rs)

@@ -13,6 +13,8 @@ import html
 from pathlib import Path
 
 from autograder import sanitize
+from autograder.gradebook import BY_HAND
+from autograder.gradebook import waits_for_person as _waits_for_person
 from autograder.results import SubmissionResult
 
 _STYLE = """
@@ -52,10 +54,6 @@ def _duration(seconds: float) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} day{'s' if days > 1 else ''} {hours} h" if hours else f"{days} day{'s' if days > 1 else ''}"
-
-
-def _waits_for_person(part) -> bool:
-    return part.manual and part.message not in ("not answered", "graded by your instructor")
 
 
 def score_line(result: SubmissionResult) -> str:
@@ -109,7 +107,7 @@ def render(result: SubmissionResult, answers: dict[str, str] | None = None) -> s
                 verdict += f'<div class="mistake">Likely mistake: {_e(part.mistake)}</div>'
         if gid in comments:
             verdict += f'<div class="comment">Your instructor: {_e(comments.pop(gid))}</div>'
-        by_hand = part.message == "graded by your instructor"
+        by_hand = part.message.startswith(BY_HAND)
         no_points = _waits_for_person(part) or (result.status == "failed" and not by_hand)
         points = "—" if no_points else f"{part.points:g}"
         rows.append(f'<tr class="{css}"><td>{_e(gid)}</td><td>{points} / {part.max_points:g}</td>'

@@ -46,6 +46,14 @@ NOT_ANSWERED = "not answered"
 """PartResult.message of a written answer left as released (autograder.grade)."""
 BY_HAND = "graded by your instructor"
 """PartResult.message of a written answer once a person has graded it in formgrader."""
+
+
+def waits_for_person(part: PartResult) -> bool:
+    """True for a part a person must still grade: a written answer (or a test the grader
+    cannot verify) that nobody has scored in formgrader yet."""
+    return part.manual and part.message != NOT_ANSWERED and not part.message.startswith(BY_HAND)
+
+
 RUBRIC_TAG = "rubric"
 """The cell tag of a rubric in the source notebook (a markdown cell right after the
 manually graded answer it belongs to; never in the release or in a student's feedback)."""
@@ -409,8 +417,7 @@ def apply_manual(result: SubmissionResult, grades: dict[str, ManualGrade]) -> Su
             part.points += float(g.extra_credit)
             part.message += f" (+{float(g.extra_credit):g} extra credit)"
     new.comments = {gid: g.comment for gid, g in grades.items() if g.comment}
-    waiting = [gid for gid, p in new.parts.items()
-               if p.manual and p.message not in (NOT_ANSWERED, BY_HAND) and gid not in by_hand]
+    waiting = [gid for gid, p in new.parts.items() if waits_for_person(p) and gid not in by_hand]
     if new.status == Status.FAILED:
         if new.parts and len(by_hand) == len(new.parts):
             new.notes.append(f"Could not be graded automatically ({new.reason}); your instructor "
