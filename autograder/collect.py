@@ -564,7 +564,8 @@ def _parse_one(path: Path, rel: str, parts: tuple[str, ...], assignments, assign
     try:
         if from_map is not None:
             mapped = from_map if _STUDENT_ID.fullmatch(from_map) else normalize_student(from_map)
-            parsed = _Parsed(mapped, assignment, lms="--map", name=from_map)
+            uid = mapped.rsplit("-", 1)[1] if "-" in mapped else None
+            parsed = _Parsed(mapped, assignment, lms="--map", name=from_map, lms_id=uid)
             try:
                 guess = _parse_name(rel, assignments, assignment, patterns)
                 parsed.assignment, parsed.when, parsed.late = guess.assignment, guess.when, guess.late

@@ -15,11 +15,15 @@ import nbformat
 from autograder.collect import (
     UnsafeArchive,
     ZipLimits,
+    _parse_name,
     collect,
+    name_pattern,
     normalize_student,
     parse_lms_name,
+    parse_mapping,
     safe_extract,
 )
+from autograder.roster import read_roster
 
 ASSIGNMENTS = ["softmax", "svm"]
 
@@ -181,3 +185,124 @@ def test_unsafe_zip_is_reported_not_raised(tmp_path):
     archive = _zip(tmp_path / "evil.zip", [("../../x_svm.ipynb", _nb_bytes())])
     report = collect(archive, tmp_path / "out", ASSIGNMENTS)
     assert report.submissions == [] and "outside" in report.problems[0][1]
+
+
+# -- awkward names, the roster, nothing lost ---------------------------------------------
+
+GRADE_IDS = {"svm": {"svm_loss_naive_loss", "q_kink"}, "softmax": {"softmax_loss_naive_loss", "q_softmax"}}
+
+
+def _graded_nb(assignment: str, text: str = "x = 1") -> bytes:
+    """A notebook holding the graded cells of assignment (what collect files it by)."""
+    cells = [nbformat.v4.new_code_cell(text)]
+    for gid in sorted(GRADE_IDS[assignment]):
+        cell = nbformat.v4.new_code_cell("pass")
+        cell.metadata["nbgrader"] = {"grade_id": gid, "grade": True, "points": 1}
+        cells.append(cell)
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells)).encode()
+
+
+@pytest.mark.parametrize("rel,expected", [
+    # (student, assignment, LMS id, submission time from the name)
+    ("wangli_11223_55555_svm (1).ipynb", ("wangli-11223", "svm", "11223", None)),
+    ("Jane Roe_5678_assignsubmission_file_/svm.ipynb", ("jane_roe-5678", "svm", "5678", None)),
+    ("Jane Roe_5678_assignsubmission_file_/work/svm (2).ipynb", ("jane_roe-5678", "svm", "5678", None)),
+    ("doejohn_LATE_2001_66001_svm_Untitled.ipynb", ("doejohn-2001", "svm", "2001", None)),
+    ("doejohn_2001_66001_Untitled.ipynb", ("doejohn-2001", None, "2001", None)),
+    ("smithann_3003_77001_softmax-1.ipynb", ("smithann-3003", "softmax", "3003", None)),
+    ("HW 2_kim7_attempt_2026-03-01-21-15-00_svm.ipynb", ("kim7", "svm", None, "2026-03-01 21:15:00")),
+    ("123-456 - Ada Lovelace - Mar 1, 2026 926 PM/svm.ipynb", ("ada_lovelace", "svm", None, "2026-03-01 21:26:00")),
+    ("123-456 - Ada Lovelace - Mar 1, 2026 1159 PM - softmax.ipynb",
+     ("ada_lovelace", "softmax", None, "2026-03-01 23:59:00")),
+    ("bob_svm copy.ipynb", ("bob", "svm", None, None)),
+])
+def test_lms_names(rel, expected):
+    got = _parse_name(rel, ASSIGNMENTS)
+    assert (got.student, got.assignment, got.lms_id, str(got.when) if got.when else None) == expected
+
+
+def test_an_instructors_pattern_goes_first():
+    pattern = name_pattern(r"(?P<student_id>[a-z]+)\.(?P<lms_id>\d+)\.(?P<file>.+)")
+    got = _parse_name("amy.42.svm.ipynb", ASSIGNMENTS, patterns=(pattern,))
+    assert (got.student, got.assignment, got.lms_id, got.lms) == ("amy", "svm", "42", "--name-pattern")
+    with pytest.raises(ValueError, match="needs a named group"):
+        name_pattern(r"(\w+)_svm")
+    with pytest.raises(ValueError, match="not a regular expression"):
+        name_pattern(r"(?P<name>")
+
+
+def test_a_mistyped_source_changes_nothing(tmp_path):
+    dest = tmp_path / "out" / "submitted"
+    collect(_zip(tmp_path / "a.zip", [("roejane_1_2_svm.ipynb", _nb_bytes())]), dest, ASSIGNMENTS)
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
+    with pytest.raises(ValueError, match="does not exist; nothing was changed"):
+        collect(tmp_path / "typo.zip", dest, ASSIGNMENTS)
+    (tmp_path / "notes.txt").write_text("not a zip")
+    with pytest.raises(ValueError, match="not a zip"):
+        collect(tmp_path / "notes.txt", dest, ASSIGNMENTS)
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == before
+
+
+def test_a_newer_submission_keeps_the_earlier_one_and_an_older_never_replaces(tmp_path):
+    dest = tmp_path / "out" / "submitted"
+    collect(_zip(tmp_path / "1.zip", [("roejane_1_2_svm.ipynb", _nb_bytes("a = 1"), (2026, 3, 1, 10, 0, 0)),
+                                      ("leeann_3_4_svm.ipynb", _nb_bytes("b = 1"), (2026, 3, 1, 10, 0, 0))]),
+            dest, ASSIGNMENTS)
+    # The second download holds only one student: nobody else is deleted.
+    report = collect(_zip(tmp_path / "2.zip", [("roejane_1_5_svm-1.ipynb", _nb_bytes("a = 2"),
+                                                (2026, 3, 2, 10, 0, 0))]), dest, ASSIGNMENTS)
+    assert "a = 2" in (dest / "roejane-1" / "svm" / "svm.ipynb").read_text()
+    assert "b = 1" in (dest / "leeann-3" / "svm" / "svm.ipynb").read_text()
+    kept = tmp_path / "out" / "superseded" / "roejane-1" / "svm" / "2026-03-01T10-00-00"
+    assert "a = 1" in (kept / "svm.ipynb").read_text() and report.replaced
+    # An older copy arriving later is kept aside, never over the newer one.
+    report = collect(_zip(tmp_path / "3.zip", [("roejane_1_2_svm.ipynb", _nb_bytes("a = 0"),
+                                                (2026, 2, 28, 10, 0, 0))]), dest, ASSIGNMENTS)
+    assert "a = 2" in (dest / "roejane-1" / "svm" / "svm.ipynb").read_text()
+    assert "older" in dict(report.problems)["roejane_1_2_svm.ipynb"]
+    notebooks = sorted(p.read_text().count("a = ") for p in (tmp_path / "out").rglob("*.ipynb"))
+    assert len(notebooks) == 4  # a = 0, 1, 2 and b = 1: every version is on disk
+
+
+def test_a_notebook_of_another_assignment_is_reported_not_filed(tmp_path):
+    archive = _zip(tmp_path / "lms.zip", [
+        ("smithann_3003_77001_svm.ipynb", _graded_nb("softmax")),    # the softmax notebook, handed in as svm
+        ("doejohn_2001_66001_Untitled.ipynb", _graded_nb("svm")),     # the name tells nothing: the cells do
+        ("roejane_5678_1_svm.ipynb", _graded_nb("svm")),
+    ])
+    report = collect(archive, tmp_path / "out" / "submitted", ASSIGNMENTS, assignment="svm", grade_ids=GRADE_IDS)
+    assert sorted((s.student, s.assignment) for s in report.submissions) == [("doejohn-2001", "svm"),
+                                                                             ("roejane-5678", "svm")]
+    [u] = report.unmatched
+    assert u.file == "smithann_3003_77001_svm.ipynb" and "graded cells are those of 'softmax'" in u.reason
+    assert (tmp_path / "out" / "unmatched" / u.file).exists()
+    # The instructor files it: the cells say softmax.
+    report = collect(archive, tmp_path / "out" / "submitted", ASSIGNMENTS, assignment="svm", grade_ids=GRADE_IDS,
+                     mapping=parse_mapping(["smithann_3003_77001_svm.ipynb=smithann-3003"]))
+    assert ("smithann-3003", "softmax") in {(s.student, s.assignment) for s in report.submissions}
+    assert report.unmatched == []
+    manifest = json.loads((tmp_path / "out" / "collect" / "manifest.json").read_text())
+    assert manifest["unmatched"] == {} and manifest["submissions"]["softmax"]["smithann-3003"]["lms_id"] == "3003"
+
+
+def test_with_a_roster_every_file_is_matched_or_unmatched(tmp_path):
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text('Student,ID,SIS User ID,SIS Login ID,Section\n"Roe, Jane",5678,S2,jroe,A\n'
+                          '"Kim, Min",7007,S5,kim7,B\n"Lovelace, Ada",8008,S6,ada,B\n')
+    roster = read_roster(roster_csv)
+    archive = _zip(tmp_path / "lms.zip", [
+        ("Jane Roe_5678_assignsubmission_file_/svm.ipynb", _nb_bytes()),        # Moodle: the name
+        ("HW2_kim7_attempt_2026-03-01-21-15-00_svm.ipynb", _nb_bytes()),        # Blackboard: the login
+        ("123-456 - Ada Lovelace - Mar 1, 2026 926 PM/svm.ipynb", _nb_bytes()),  # Brightspace: the name
+        ("stranger_9999_1_svm.ipynb", _nb_bytes()),
+        ("!!!.ipynb", _nb_bytes()),
+    ])
+    report = collect(archive, tmp_path / "out" / "submitted", ASSIGNMENTS, roster=roster)
+    assert sorted(s.student for s in report.submissions) == ["kimmin-7007", "lovelaceada-8008", "roejane-5678"]
+    assert {s.student: s.lms_id for s in report.submissions}["kimmin-7007"] == "7007"
+    reasons = {u.file: u.reason for u in report.unmatched}
+    assert "not on the roster" in reasons["stranger_9999_1_svm.ipynb"]
+    assert "cannot make a student id" in reasons["!!!.ipynb"] and "--map" in reasons["!!!.ipynb"]
+    assert "UNMATCHED: stranger_9999_1_svm.ipynb" in report.text()
+    with pytest.raises(ValueError, match="FILE=STUDENT"):
+        parse_mapping(["stranger.ipynb"])
