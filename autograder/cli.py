@@ -6,6 +6,7 @@
     linclass-grade feedback                   # one HTML page per student
     linclass-grade export                     # grades.csv, report.txt, report.png
     linclass-grade selfcheck NOTEBOOK         # for students, before submitting
+    linclass-grade gradescope --assignment A  # a Gradescope autograder zip
 
 The course is the current folder, or --course-root: its solutions/ (nbgrader's source
 folder) and assignments/ (the release). Everything goes under --out (default
@@ -198,6 +199,25 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    from autograder.gradescope import build
+
+    layout = _layout(args).require_source().require_release()
+    assignment = args.assignment
+    if not assignment:
+        found = layout.assignments()
+        if len(found) != 1:
+            print(f"linclass-grade: pass --assignment, one of {', '.join(found)}", file=sys.stderr)
+            return 2
+        assignment = found[0]
+    path = Path(args.zip) if args.zip else layout.root / "build" / "gradescope" / f"{assignment}.zip"
+    build(layout, assignment, path, visibility=args.visibility)
+    print(f"Gradescope autograder for {assignment}: {path}\n"
+          "Upload it as the autograder of a Gradescope programming assignment; grade the written answers "
+          "there as manually graded questions.")
+    return 0
+
+
 def cmd_selfcheck(args) -> int:
     from autograder.selfcheck import selfcheck
 
@@ -306,6 +326,19 @@ def build_parser() -> argparse.ArgumentParser:
     _late_options(p)
     _common(p, grading=False)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("gradescope", help="build a Gradescope autograder zip for one assignment")
+    _course_root(p)
+    p.add_argument("--source", metavar="DIR",
+                   help="folder of nbgrader source notebooks <a>/<a>.ipynb (default: COURSE_ROOT/solutions)")
+    p.add_argument("--release", metavar="DIR",
+                   help="folder of the student release (default: COURSE_ROOT/assignments)")
+    p.add_argument("--assignment", help="the assignment (needed when the course has several)")
+    p.add_argument("--zip", metavar="PATH", help="where to write it (default: COURSE_ROOT/build/gradescope/<a>.zip)")
+    p.add_argument("--visibility", default="after_published",
+                   choices=("hidden", "after_due_date", "after_published", "visible"),
+                   help="when students see the autograder's results (default: after_published)")
+    p.set_defaults(func=cmd_gradescope)
 
     p = sub.add_parser("selfcheck", help="(students) check a notebook before submitting; exits 1 on problems")
     p.add_argument("notebook", help="your .ipynb")
