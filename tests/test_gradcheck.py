@@ -1,16 +1,24 @@
-"""Tests of linclass.gradcheck: numerical gradients, rel_error, sparse checks, check_gradient."""
+"""Tests of linclass.gradcheck: numerical gradients, rel_error, sparse checks, check_gradient,
+and the bands its docstring states, measured again on 30 random W."""
+import re
+
 import numpy as np
 import pytest
 
+from linclass import gradcheck
 from linclass.gradcheck import (
+    DEFAULT_H,
+    KINK_LOW,
+    KINK_MAX_ENTRIES,
+    REL_ERROR_CLEAN,
     REL_ERROR_GOOD,
-    REL_ERROR_OK_WITH_KINKS,
     REL_ERROR_WRONG,
     GradCheckResult,
     check_gradient,
     eval_numerical_gradient,
     grad_check_sparse,
     rel_error,
+    sparse_indices,
     verdict,
 )
 from linclass.reference.losses import softmax_loss_vectorized, svm_loss_vectorized
@@ -47,13 +55,44 @@ def test_rel_error_reports_nan_and_checks_shapes():
 
 
 def test_verdict_bands():
-    assert REL_ERROR_GOOD < REL_ERROR_OK_WITH_KINKS < REL_ERROR_WRONG
+    assert REL_ERROR_CLEAN < REL_ERROR_GOOD < KINK_LOW < REL_ERROR_WRONG
     assert verdict(0.0) == "good"
     assert verdict(5e-8) == "good"
-    assert verdict(1e-6) == "ok with kinks"
-    assert verdict(1e-3) == "suspicious"
+    assert verdict(1e-6) == "suspicious"
+    assert verdict(1e-3) == "suspicious"       # one number cannot show the kink pattern
     assert verdict(0.5) == "wrong"
     assert verdict(float("nan")) == "wrong"
+
+
+def test_verdict_names_the_kink_pattern():
+    clean = np.full(10, 1e-9)
+    one, two, three = clean.copy(), clean.copy(), clean.copy()
+    one[3] = 4.8e-3
+    two[[1, 7]] = [3.2e-4, 2.2e-3]
+    three[[1, 4, 7]] = 1e-3
+    assert verdict(clean) == "good"
+    assert verdict(one).startswith("kink? (1 of 10 entries between 0.0001 and 0.01")
+    assert verdict(two).startswith("kink? (2 of 10")
+    assert KINK_MAX_ENTRIES == 2 and verdict(three) == "suspicious"   # three outliers: look for a bug
+    noisy = one.copy()
+    noisy[0] = 1e-6                                  # the others are not clean
+    assert verdict(noisy) == "suspicious"
+    low = clean.copy()
+    low[2] = 5e-5                                    # below the band
+    assert verdict(low) == "suspicious"
+    high = clean.copy()
+    high[2] = 2e-2
+    assert verdict(high) == "wrong"
+
+
+def test_verdict_reports_the_smallest_margin():
+    errors = np.full(10, 1e-9)
+    errors[4] = 1e-3
+    margins = np.linspace(0.5, 0.05, 10)
+    margins[4] = -3.1e-5                             # |margin| counts
+    text = verdict(errors, margins=margins)
+    assert text == "kink? (1 of 10 entries between 0.0001 and 0.01; smallest |margin| 3.1e-05)"
+    assert verdict(np.full(10, 1e-9), margins=0.25) == "good (smallest |margin| 2.5e-01)"
 
 
 # --- eval_numerical_gradient --------------------------------------------------------
@@ -133,6 +172,19 @@ def test_sparse_check_prints_when_verbose(capsys):
     assert len(lines) == 4 and all("relative error" in line for line in lines)
 
 
+def test_sparse_indices_are_the_checked_entries():
+    x = np.zeros((6, 4))
+    seen = []
+
+    def f(v):
+        seen.append(tuple(int(i) for i in np.argwhere(v != 0)[0]))
+        return float(v.sum())
+
+    grad_check_sparse(f, x, np.ones_like(x), num_checks=5, seed=9)
+    assert seen[::2] == sparse_indices(x.shape, 5, seed=9)
+    assert DEFAULT_H == 1e-6
+
+
 def test_sparse_check_is_reproducible_and_restores_w():
     W, X, y = make_problem()
     before = W.copy()
@@ -204,6 +256,12 @@ def test_check_gradient_catches_reg_bugs_that_a_tiny_reg_hides(buggy):
     assert result.verdict == "wrong" and not result.passed(kinks=True)
 
 
+def test_check_gradient_verdict_is_the_worst_band():
+    W, X, y = make_problem()
+    result = check_gradient(svm_loss_vectorized, W, X, y, reg=0.5, num_checks=10, seed=1)
+    assert result.verdict in ("good", "kink?") and result.passed(kinks=True)
+
+
 def test_check_gradient_uses_float64_and_leaves_inputs_alone():
     W, X, y = make_problem()
     W32, X32 = W.astype(np.float32), X.astype(np.float32)
@@ -242,3 +300,81 @@ def test_check_gradient_result_as_plain_data():
     assert data["verdict"] == "good" and data["large_reg"] == 10.0
     assert set(data["errors"]) == {"0.0", "0.5", "10.0"}
     assert data["max_error"] == max(data["errors"].values())
+
+
+# --- the bands, measured -------------------------------------------------------------------
+
+def _short(value: float) -> str:
+    """1.9e-02 -> "1.9e-2", the way the docstring and the notebooks write numbers."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@pytest.fixture(scope="module")
+def measured_bands(real_data_dir):
+    """The measurement behind the docstring: 30 random W ~ 1e-4 on the 500 development images,
+    10 entries per check (seed k for W and for the entries), at h = 1e-6 and h = 1e-5."""
+    from linclass.data import get_cifar10_data
+    from linclass.reference.losses import softmax_loss_vectorized, svm_loss_vectorized
+
+    dev = get_cifar10_data(real_data_dir)
+    X, y = dev["X_dev"], dev["y_dev"]
+    bands = {}
+    for name, fn in (("svm", svm_loss_vectorized), ("softmax", softmax_loss_vectorized)):
+        for h in (1e-6, 1e-5):
+            runs = []
+            for seed in range(30):
+                W = 1e-4 * np.random.default_rng(seed).standard_normal((X.shape[1], 10))
+                _, dW = fn(W, X, y, 0.0)
+                runs.append(grad_check_sparse(lambda w: fn(w, X, y, 0.0)[0], W, dW, num_checks=10, h=h, seed=seed))
+            bands[name, h] = np.array(runs)
+    return bands
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_bands_hold_on_30_random_w(measured_bands):
+    svm, softmax = measured_bands["svm", 1e-6], measured_bands["softmax", 1e-6]
+    verdicts = [verdict(run) for run in svm]
+    assert set(v.split(" ")[0] for v in verdicts) <= {"good", "kink?"}, verdicts
+    for run in svm:
+        outliers = run >= KINK_LOW
+        assert outliers.sum() <= KINK_MAX_ENTRIES and np.all(run[outliers] < REL_ERROR_WRONG)
+        assert np.all(run[~outliers] <= REL_ERROR_CLEAN)
+    assert all(verdict(run) == "good" for run in softmax)
+    # h = 1e-5 is worse for both: more kink outliers, and a larger error of the smooth loss.
+    assert (measured_bands["svm", 1e-5].max(axis=1) > REL_ERROR_GOOD).sum() > (svm.max(axis=1) > REL_ERROR_GOOD).sum()
+    assert measured_bands["softmax", 1e-5].max() > 10 * softmax.max()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_docstring_states_the_measured_numbers(measured_bands, repo_root):
+    svm6, soft6 = measured_bands["svm", 1e-6], measured_bands["softmax", 1e-6]
+    svm5, soft5 = measured_bands["svm", 1e-5], measured_bands["softmax", 1e-5]
+    outliers = svm6[svm6 >= KINK_LOW]
+    stated = {
+        "runs with a kink, h = 1e-6": f"{int((svm6.max(axis=1) > REL_ERROR_GOOD).sum())} of 30 checks",
+        "runs above 1e-7, h = 1e-5": f"{int((svm5.max(axis=1) > REL_ERROR_GOOD).sum())} of the 30 checks",
+        "smallest outlier": _short(outliers.min()),
+        "largest outlier": _short(outliers.max()),
+        "SVM without outliers": _short(svm6[svm6 < KINK_LOW].max()),
+        "softmax, h = 1e-6": _short(soft6.max()),
+        "SVM worst, h = 1e-5": _short(svm5.max()),
+        "softmax, h = 1e-5": _short(soft5.max()),
+    }
+    text = " ".join(gradcheck.__doc__.split())
+    for what, number in stated.items():
+        assert number in text, f"{what}: the measurement gives {number}, the docstring does not say so"
+    nb = (repo_root / "solutions" / "svm" / "svm.ipynb").read_text()
+    for what in ("runs with a kink, h = 1e-6", "smallest outlier", "largest outlier"):
+        assert stated[what] in nb, f"{what}: the SVM notebook's bands do not state {stated[what]}"
+
+
+def test_the_docstring_states_the_constants():
+    text = " ".join(gradcheck.__doc__.split())
+    for phrase in ("DEFAULT_H`` = 1e-6", "REL_ERROR_GOOD`` (1e-7)", "KINK_LOW`` (1e-4)",
+                   "REL_ERROR_WRONG`` (1e-2)", "REL_ERROR_CLEAN`` (1e-8)", "one or two entries"):
+        assert phrase in text, phrase
+    assert (DEFAULT_H, REL_ERROR_GOOD, KINK_LOW, REL_ERROR_WRONG, REL_ERROR_CLEAN) == (1e-6, 1e-7, 1e-4, 1e-2, 1e-8)
+    assert re.search(r"KINK_MAX_ENTRIES``\) between", text) and KINK_MAX_ENTRIES == 2
