@@ -230,9 +230,32 @@ def _clean_scratch(layout: CourseLayout, since: float) -> None:
     for path in root.iterdir():
         try:
             if path.stat().st_mtime >= since - 1:
+                _detach_mounts(path)
                 remove_tree(path)
         except OSError:
             pass
+
+
+def _detach_mounts(folder: Path) -> None:
+    """Lazily unmount every mount at or below folder (a scratch tmpfs of a worker that was
+    killed before it could unmount it), deepest first; Linux only, silent elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except (OSError, AttributeError):
+        return
+    inside = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 1:
+            point = Path(fields[1].encode().decode("unicode_escape"))  # /proc escapes spaces as \040
+            if point == folder or folder in point.parents:
+                inside.append(point)
+    for point in sorted(inside, key=lambda p: len(p.parts), reverse=True):
+        libc.umount2(bytes(point), 2)  # MNT_DETACH
 
 
 def _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, facts, progress, warning):

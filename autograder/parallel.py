@@ -70,29 +70,51 @@ def grade_many(jobs: list[Job], config: GradeConfig, workers: int | None = None,
         yield from _pool(jobs, config, workers)
 
 
-def _no_sigint() -> None:
+class _Stopped(SystemExit):
+    """Raised in a worker by SIGTERM: the grading under way unwinds (its sandbox is killed,
+    its scratch unmounted and removed), then the worker exits."""
+
+
+def _stopped(*_) -> None:
+    raise _Stopped(143)
+
+
+def _worker_start() -> None:
     """Worker start-up: Ctrl-C is for the main process, which stops the workers itself (a
-    handler, not SIG_IGN, so that the programs a worker starts get the default again)."""
+    handler, not SIG_IGN, so that the programs a worker starts get the default again);
+    SIGTERM unwinds the grading under way before the worker exits."""
     import signal
 
     signal.signal(signal.SIGINT, lambda *_: None)
+    signal.signal(signal.SIGTERM, _stopped)
+
+
+def _grade_job(path, assignment, student, config) -> SubmissionResult:
+    """grade_submission in a worker; a worker told to stop exits once it has cleaned up."""
+    try:
+        return grade_submission(path, assignment, student, config)
+    except _Stopped:
+        os._exit(143)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: queued jobs are cancelled and running workers terminated (their
-    sandboxes die with them), instead of waiting for every queued job to be graded."""
+    """Stop a pool now: queued jobs are cancelled and running workers told to stop (each
+    kills its sandbox and removes its scratch), instead of waiting for every queued job."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         proc.terminate()
     for proc in processes:
-        proc.join(10)
+        proc.join(20)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
 
 
 def _pool(jobs, config, workers):
     pending = list(jobs)
     for attempt in (1, 2):
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_no_sigint)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_worker_start)
         try:
             retry = yield from _pool_attempt(pool, pending, config, attempt)
         except BaseException:  # Ctrl-C, or the caller stopped early
@@ -109,7 +131,7 @@ def _pool_attempt(pool, pending, config, attempt):
     from concurrent.futures.process import BrokenProcessPool
 
     retry = []
-    futures = {pool.submit(grade_submission, j.path, j.assignment, j.student, config): j
+    futures = {pool.submit(_grade_job, j.path, j.assignment, j.student, config): j
                for j in pending}
     while futures:
         done, _ = wait(futures, return_when=FIRST_COMPLETED)

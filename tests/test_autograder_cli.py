@@ -254,3 +254,102 @@ def test_grade_batch_resumes(course, tmp_path, monkeypatch):
     third = grade_batch(layout, config, workers=1, progress=None)
     assert (third.graded, third.kept, calls[-1][0]) == (1, 2, "bad")
     assert grade_batch(layout, config, regrade=True, assignment="svm", workers=1, progress=None).graded == 3
+
+
+# -- Ctrl-C, the roster, batches kept apart ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_what_was_graded(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "autograder", "run", str(REPO / "autograder" / "samples" / "submitted"),
+           "--course-root", str(REPO), "--out", str(out), "--workers", "2"]
+    # A real Ctrl-C: SIGINT to the command (with the default handler even if this runner ignores it).
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until one submission is graded and the next are running
+        lines.append(line)
+        if "[1/" in line:
+            break
+    time.sleep(2)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    stopped_in = time.monotonic() - t0
+    assert proc.returncode == 130, "".join(lines) + rest + err
+    assert "Traceback" not in err + rest
+    graded = int(err.split("interrupted: ")[1].split(" graded")[0])
+    assert "run again to resume" in err and graded >= 1
+    assert stopped_in < 30  # the queued submissions are not graded first
+    records = list((out / "results").glob("*/*.json"))
+    assert len(records) == graded
+    scratch = out / "work" / "scratch"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
+    assert str(out) not in Path("/proc/mounts").read_text()  # no scratch tmpfs left mounted
+
+
+def _fake_results(layout, students, assignment="svm"):
+    from autograder.gradebook import ResultStore
+
+    store = ResultStore(layout.results)
+    for s in students:
+        part = PartResult("svm_loss_naive_loss", 2.0, 2.0, "checked")
+        store.save(SubmissionResult(s, assignment, Status.GRADED, None, {"svm_loss_naive_loss": part}, {}, [], [],
+                                    2.0, 2.0, 0.1, True), "digest")
+
+
+def test_export_gives_every_rostered_student_one_row_and_exits_3_while_files_are_unmatched(course, tmp_path,
+                                                                                          capsys):
+    out = tmp_path / "out"
+    layout = CourseLayout.from_options(course["root"], source=course["source"], release=course["release"], out=out)
+    _fake_results(layout, ["ann", "bob"])
+    layout.manifest.parent.mkdir(parents=True)
+    layout.manifest.write_text(json.dumps({"submissions": {"svm": {"ann": {
+        "file": "ann_1_2_svm.ipynb", "lms_id": "1", "submitted_at": "2026-03-02T01:00:00"}}},
+        "unmatched": {"Untitled (3).ipynb": {"reason": "cannot tell the student", "assignment": "svm"}}}))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first_name,last_name,email,lms_user_id\nann,Ann,A,,1\nbob,Bob,B,,\ncy,Cy,C,,3\n")
+    args = ["export", "--course-root", str(course["root"]), "--source", str(course["source"]),
+            "--release", str(course["release"]), "--out", str(out), "--assignment", "svm"]
+    assert cli.main([*args, "--roster", str(roster), "--deadline", "2026-03-01T23:59", "--late-rule", "1/hour"]) == 3
+    captured = capsys.readouterr()
+    assert "UNMATCHED" in captured.out and "Untitled (3).ipynb" in captured.out and "Exit code 3" in captured.err
+    rows = list(csv.DictReader(open(layout.grades_csv)))
+    by = {r["student"]: r for r in rows}
+    assert sorted(by) == ["ann", "bob", "cy", "unmatched: Untitled (3).ipynb"]  # exactly one row each
+    assert by["cy"]["svm status"] == "missing" and by["cy"]["svm score"] == ""
+    assert by["unmatched: Untitled (3).ipynb"]["svm status"] == "unmatched"
+    assert (layout.roster).exists()  # kept: the next export needs no --roster
+    res = {r.student: r for r in cli_rows(layout)}
+    assert res["ann"].late_by == 3660.0 and res["ann"].penalty == 2.0 and res["ann"].final_score == 0.0
+    assert res["ann"].lms_id == "1" and res["bob"].penalty == 0.0
+    # Resolved: the unmatched file is gone from the manifest, export exits 0.
+    layout.manifest.write_text(json.dumps({"submissions": {}, "unmatched": {}}))
+    assert cli.main(args) == 0
+    assert sorted(r["student"] for r in csv.DictReader(open(layout.grades_csv))) == ["ann", "bob", "cy"]
+
+
+def cli_rows(layout):
+    from autograder import lateness
+    from autograder.batch import recorded_results
+
+    policy = lateness.Policy(lateness.parse_time("2026-03-01T23:59"), lateness.LateRule.parse("1/hour"))
+    return recorded_results(layout, "svm", {"svm": policy})
+
+
+def test_a_second_batch_never_exports_the_first_under_its_assignment(course, tmp_path):
+    from autograder.batch import export_reports
+
+    layout = CourseLayout.from_options(course["root"], source=course["source"], release=course["release"],
+                                       out=tmp_path / "out")
+    _fake_results(layout, ["ann", "bob"], "svm")
+    _fake_results(layout, ["cy"], "softmax")
+    export = export_reports(layout, assignment="softmax")
+    assert {(r.student, r.assignment) for r in export.rows} == {("cy", "softmax")}
+    header = next(csv.reader(open(layout.grades_csv)))
+    assert not any(h.startswith("svm") for h in header)
