@@ -505,7 +505,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
     dest: the submitted/ folder; nothing in it is ever deleted. A notebook that replaces an
         earlier one (newer submission time) moves the earlier one to
         dest/../superseded/<student>/<assignment>/<its time>/; an incoming one older than what
-        is there goes there instead.
+        is there goes there instead, and so do the older of several in one download.
     assignments: known assignment names; assignment: the one to assume for bare names.
     deadline: a datetime, or {assignment: datetime}; later submissions are reported late.
     roster: an autograder.roster.Roster; a file that matches nobody on it is unmatched.
@@ -645,6 +645,8 @@ def _collect_into(source, dest, assignments, assignment, deadline, report, zippe
         if len(entries) > 1:
             older = [e[0].relative_to(source).as_posix() for e in entries[:-1]]
             report.duplicates.append((student, assign, rel, older))
+            for old_path, old_when, _, _ in entries[:-1]:  # kept too: nothing that came in is lost
+                _keep_previous_file(old_path, old_when, superseded / student / assign)
         due = deadline.get(assign) if isinstance(deadline, dict) else deadline
         if due is not None and when is not None and late_by(when, due) > 0:
             late = True
@@ -689,6 +691,11 @@ def _place(path: Path, when: dt.datetime | None, target: Path, superseded: Path,
 
 
 def _keep_previous_file(path: Path, when: dt.datetime | None, superseded: Path) -> Path:
+    """Copy path to superseded/<its time>[-n]/ unless the very same bytes are kept there already."""
+    data = path.read_bytes()
+    for kept in sorted(superseded.glob(f"{_label(when)}*/{path.name}")):
+        if kept.read_bytes() == data:
+            return kept.parent
     target = superseded / _label(when)
     n = 1
     while target.exists():
