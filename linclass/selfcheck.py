@@ -50,8 +50,8 @@ from linclass import checks
 # The grader's tolerances (relative): a correct answer agrees with the stored numbers to ~1e-12.
 LOSS_RTOL = 1e-6
 GRAD_RTOL = 1e-6
-# For softmax, every score is shifted by this much in the stability input.
-SHIFT = 1000.0
+# Line events above which a "vectorized" loss fails whatever N is (a padded loop), as in the grader.
+MAX_VECTORIZED_LINES = 400
 STUB_TEXT = "YOUR ANSWER HERE"
 PROBE_MARKER = "LINCLASS-SELFCHECK-PROBE "
 
@@ -63,14 +63,14 @@ class PartResult:
     """One graded cell: the points the self-check expects, and why.
 
     grade_id: str, the cell's nbgrader id; max_points: float; points: float or None (None for
-    a written answer, which a person grades); message: str; mistake: str or None, a known
-    mistake in the grader's words.
+    a written answer, which a person grades); message: str; mistakes: list of str, the
+    known mistakes that explain it, in the grader's words.
     """
     grade_id: str
     max_points: float
     points: float | None
     message: str
-    mistake: str | None = None
+    mistakes: list = field(default_factory=list)
 
     @property
     def lost(self) -> bool:
@@ -78,7 +78,7 @@ class PartResult:
 
     def to_dict(self) -> dict:
         return {"grade_id": self.grade_id, "max_points": self.max_points, "points": self.points,
-                "message": self.message, "mistake": self.mistake}
+                "message": self.message, "mistakes": list(self.mistakes)}
 
 
 @dataclass
@@ -102,8 +102,8 @@ class Report:
         for p in self.parts:
             got = "  ?" if p.points is None else f"{p.points:3g}"
             lines.append(f"  {p.grade_id:<{width}}  {got} / {p.max_points:g}   {p.message}")
-            if p.mistake:
-                lines.append(f"  {'':<{width}}             mistake: {p.mistake}")
+            for words in p.mistakes:
+                lines.append(f"  {'':<{width}}             mistake: {words}")
         auto = [p for p in self.parts if p.points is not None]
         if auto:
             got, total = sum(p.points for p in auto), sum(p.max_points for p in auto)
@@ -250,152 +250,192 @@ def stubs(nb, functions) -> dict:
 def visible_cases(loss: str) -> list[dict]:
     """The visible inputs of a loss ("svm" or "softmax") with their stored numbers.
 
-    Returns dicts {"label", "W", "X", "y", "reg", "loss0", "dW0"}: W (D, C), X (N, D) float64,
-    y (N,) int64, reg the case's regularization strength, and the stored loss and dW at
-    reg = 0. For softmax a last case shifts every score by SHIFT (a column of SHIFT is added
-    to X and a row of ones to W): the loss and the first D rows of dW stay the same.
+    Returns dicts {"label", "W", "X", "y", "reg", "loss0", "dW0", "reg_loss", "reg_dW"}: W (D, C),
+    X (N, D) float64, y (N,) int64, reg the case's regularization strength, the stored loss and
+    dW at reg = 0, and the stored loss(reg) - loss(0) and dW(reg) - dW(0). First the three
+    checks.example_inputs(k); for softmax then the three checks.shifted_inputs(k) (every
+    score shifted by 1000; reg 0 only, "shifted": True).
     """
     out = []
     for k in (0, 1, 2):
         W, X, y, reg = checks.example_inputs(k)
-        loss0, dW0 = _stored_reg0(loss, k, W, reg)
+        loss0, dW0 = checks.expected(loss, k)
+        item = checks._expected()[loss][str(k)]
         out.append({"label": f"checks.example_inputs({k})", "W": W, "X": X, "y": y, "reg": reg,
-                    "loss0": loss0, "dW0": dW0})
+                    "loss0": loss0, "dW0": dW0, "reg_loss": float(item["reg_loss"]),
+                    "reg_dW": np.array(item["reg_dW"], dtype=np.float64), "shifted": False})
     if loss == "softmax":
-        base = out[0]
-        X = np.hstack([base["X"], np.full((base["X"].shape[0], 1), SHIFT)])
-        W = np.vstack([base["W"], np.ones((1, base["W"].shape[1]))])
-        out.append({"label": f"checks.example_inputs(0) with every score shifted by {SHIFT:g}",
-                    "W": W, "X": X, "y": base["y"], "reg": 0.0, "loss0": base["loss0"],
-                    "dW0": base["dW0"], "rows": base["W"].shape[0]})
+        for k in (0, 1, 2):
+            W, X, y, _ = checks.shifted_inputs(k)
+            loss0, dW0 = checks.expected(loss, k, shifted=True)
+            out.append({"label": f"checks.shifted_inputs({k}) (every score shifted by 1000)", "W": W, "X": X,
+                        "y": y, "reg": 0.0, "loss0": loss0, "dW0": dW0, "shifted": True})
     return out
 
 
-def _stored_reg0(loss: str, k: int, W: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
-    """The stored loss and dW of case k at reg = 0."""
-    item = checks._expected()[loss][str(k)]
-    if "loss0" in item:
-        return float(item["loss0"]), np.array(item["dW0"], dtype=np.float64)
-    # Stored at the case's reg: the course's regularization, reg * sum(W^2) with gradient
-    # 2 * reg * W, is stated in the notebook, so the data part is the difference.
-    stored_loss, stored_dW = checks.expected(loss, k)
-    return stored_loss - reg * float(np.sum(W * W)), stored_dW - 2.0 * reg * W
+def stored_parts(loss: str) -> dict:
+    """The outcomes of the catalogued variants of each part of a loss, as stored numbers.
 
-
-def stored_mistakes(loss: str) -> list[dict]:
-    """The known mistakes of a loss as stored numbers (see ``tools/make_expected.py``).
-
-    Each is a dict {"key", "words", "part": "data" | "reg", "convention", "cases": {k: {"loss", "dW"}}}:
-    for "data" the loss and dW at reg = 0 on example_inputs(k), for "reg" the differences
-    loss(reg) - loss(0) and dW(reg) - dW(0). An empty list when none are stored.
+    Returns {"data_loss", "data_grad", "reg_loss", "reg_grad"} -> [(label, values), ...] in the
+    grader's order ("correct" first): for the data parts the loss or dW at reg = 0 on each
+    example_inputs(k); for the regularization parts loss(reg) - loss(0) or dW(reg) - dW(0) on
+    each case with reg > 0. Empty when the file stores none (see ``tools/make_expected.py``).
     """
-    found = checks._expected().get("mistakes", {})
-    return list(found.get(loss, [])) if isinstance(found, dict) else []
+    found = checks._expected().get("parts", {})
+    return dict(found.get(loss, {})) if isinstance(found, dict) else {}
+
+
+def stored_names(loss: str) -> dict:
+    """{"data": {"<loss label>|<grad label>": names}, "reg": {...}, "stability": {...}, "speed": {...}}.
+
+    Each name is [key, words, convention], written by the grader's own naming of those labels.
+    """
+    found = checks._expected().get("names", {})
+    return dict(found.get(loss, {})) if isinstance(found, dict) else {}
 
 
 # ------------------------------------------------------------------ calling code
-
-class _Failed(Exception):
-    """A call that did not give a usable (loss, dW); the message says why."""
-
 
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0][:200]}" if text else type(err).__name__
 
 
-def _call(fn, name: str, W, X, y, reg) -> tuple[float, np.ndarray]:
-    """fn(W, X, y, reg) on copies, quietly; returns (loss float, dW float64 array) or raises _Failed."""
+def _call(fn, name: str, W, X, y, reg) -> tuple[bool, object]:
+    """fn(W, X, y, reg) on copies, quietly.
+
+    Returns (True, (loss float, dW float64 array of the shape of W)) or (False, why: str).
+    """
     try:
         with checks.quiet(), contextlib.redirect_stdout(io.StringIO()):
             out = fn(W.copy(), X.copy(), y.copy(), reg)
     except NotImplementedError:
-        raise _Failed(f"{name} is not written yet (it raises NotImplementedError)") from None
+        return False, f"{name} is not written yet (it raises NotImplementedError)"
     except Exception as err:  # the student's code: any error is a finding, not a crash
-        raise _Failed(f"{name} raised {_first_line(err)}") from None
+        return False, f"{name} raised {_first_line(err)}"
     if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise _Failed(f"{name} must return a pair (loss, dW); it returned {type(out).__name__}")
+        return False, f"{name} must return a pair (loss, dW); it returned {type(out).__name__}"
     loss, dW = out
     try:
         value = float(np.asarray(loss, dtype=np.float64).reshape(()))
     except (TypeError, ValueError):
-        raise _Failed(f"{name}: the loss must be a single number; got {str(loss)[:60]!r}") from None
+        return False, f"{name}: the loss must be a single number; got {str(loss)[:60]!r}"
     try:
         grad = np.asarray(dW, dtype=np.float64)
     except (TypeError, ValueError):
-        raise _Failed(f"{name}: dW must be an array of numbers") from None
+        return False, f"{name}: dW must be an array of numbers"
     if grad.shape != W.shape:
-        raise _Failed(f"{name}: dW must have the shape of W, {W.shape}; got {grad.shape}")
-    return value, grad
+        return False, f"{name}: dW must have the shape of W, {W.shape}; got {grad.shape}"
+    return True, (value, grad)
 
 
-def _loss_close(got: float, want: float, rtol: float = LOSS_RTOL) -> bool:
-    return bool(np.isfinite(got)) and abs(got - want) <= rtol * max(abs(want), 1.0)
+def _loss_close(got: float, want: float, scale: float = 1.0) -> bool:
+    """The grader's comparison of a loss: within LOSS_RTOL of max(|want|, scale)."""
+    return bool(np.isfinite(got)) and abs(got - want) <= LOSS_RTOL * max(abs(want), scale)
 
 
-def _grad_close(got: np.ndarray, want: np.ndarray, rtol: float = GRAD_RTOL) -> bool:
-    if not np.all(np.isfinite(got)):
+def _grad_close(got: np.ndarray, want: np.ndarray, scale: float = 1e-8) -> bool:
+    """The grader's comparison of dW: largest difference within GRAD_RTOL of the largest entry."""
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
         return False
-    return float(np.max(np.abs(got - want))) <= rtol * max(float(np.max(np.abs(want))), 1e-8)
+    return float(np.max(np.abs(got - want))) <= GRAD_RTOL * max(float(np.max(np.abs(want))), scale)
+
+
+def _outputs_match(a, b) -> bool:
+    """Two (loss, dW) pairs agree: close values (rtol 1e-6, atol 1e-9), or both not finite."""
+    for u, v in zip(a, b):
+        u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
+        bad_u, bad_v = not np.all(np.isfinite(u)), not np.all(np.isfinite(v))
+        if bad_u or bad_v:
+            if not (bad_u and bad_v):
+                return False
+        elif u.shape != v.shape or not np.allclose(u, v, rtol=1e-6, atol=1e-9):
+            return False
+    return True
 
 
 @dataclass
 class LossRun:
-    """One loss function's outputs on the visible inputs: at reg = 0 and at each case's reg."""
+    """One loss function's outputs on the visible inputs (see visible_cases).
+
+    at0: per case, _call's (ok, value) at reg = 0; at_reg: per case, at the case's reg when
+    it is > 0, else None.
+    """
     name: str
-    error: str | None = None
-    at0: list = field(default_factory=list)      # (loss, dW) per visible case, reg = 0
-    at_reg: list = field(default_factory=list)   # (loss, dW) per visible case with reg > 0, or None
+    at0: list = field(default_factory=list)
+    at_reg: list = field(default_factory=list)
+
+    @property
+    def ran(self) -> bool:
+        """True when at least one call returned."""
+        return any(ok for ok, _ in self.at0 + [o for o in self.at_reg if o is not None])
 
 
 def run_loss(fn, name: str) -> LossRun:
     """Call a loss on every visible input at reg = 0, and again at the case's reg when reg > 0."""
     run = LossRun(name)
-    loss = name.split("_")[0]
-    try:
-        for case in visible_cases(loss):
-            run.at0.append(_call(fn, name, case["W"], case["X"], case["y"], 0.0))
-            run.at_reg.append(_call(fn, name, case["W"], case["X"], case["y"], case["reg"])
-                              if case["reg"] > 0 else None)
-    except _Failed as err:
-        run.error = str(err)
+    for case in visible_cases(name.split("_")[0]):
+        run.at0.append(_call(fn, name, case["W"], case["X"], case["y"], 0.0))
+        run.at_reg.append(_call(fn, name, case["W"], case["X"], case["y"], case["reg"])
+                          if case["reg"] > 0 else None)
     return run
 
 
 # ------------------------------------------------------------------- the parts
 
-def _judge_loss(run: LossRun, cases: list[dict]) -> tuple[bool, str]:
-    for (value, _), case in zip(run.at0, cases):
-        if not np.isfinite(value):
-            hint = (" Subtract a maximum score (each row's, or the largest of all) before np.exp so it "
-                    "cannot overflow." if "shifted" in case["label"] else "")
-            return False, f"the loss at reg = 0 on {case['label']} is {value} (not finite).{hint}"
-        if not _loss_close(value, case["loss0"]):
-            hint = (" Shifting every score by the same amount must not change the loss."
-                    if "shifted" in case["label"] else "")
-            return False, (f"the loss at reg = 0 on {case['label']} is {value:.10g}; expected "
-                           f"{case['loss0']:.10g}.{hint}")
-    return True, f"the loss at reg = 0 is right on the {len(cases)} visible inputs"
+def _judge_data(run: LossRun, cases: list[dict], part: str) -> tuple[bool, str]:
+    """The loss part (part="loss") or the gradient part ("grad"): reg = 0, every visible input."""
+    for (ok, value), case in zip(run.at0, cases):
+        if not ok:
+            return False, f"{value} on {case['label']}"
+        loss, dW = value
+        shifted = case["shifted"]
+        hint = (" Subtract a maximum score (each example's, or the largest of all) before np.exp so it "
+                "cannot overflow." if shifted else "")
+        if part == "loss":
+            if not np.isfinite(loss):
+                return False, f"the loss at reg = 0 on {case['label']} is {loss} (not finite).{hint}"
+            if not _loss_close(loss, case["loss0"]):
+                if shifted:
+                    hint = " Shifting every score by the same amount must not change the loss."
+                return False, (f"the loss at reg = 0 on {case['label']} is {loss:.10g}; expected "
+                               f"{case['loss0']:.10g}.{hint}")
+        else:
+            if not np.all(np.isfinite(dW)):
+                return False, f"dW at reg = 0 on {case['label']} holds NaN or inf.{hint}"
+            if not _grad_close(dW, case["dW0"]):
+                return False, (f"dW at reg = 0 on {case['label']} differs from the stored gradient; check it "
+                               "with a numerical gradient (linclass.gradcheck) first")
+    what = "the loss" if part == "loss" else "dW"
+    return True, f"{what} at reg = 0 is right on the {len(cases)} visible inputs"
 
 
-def _judge_grad(run: LossRun, cases: list[dict]) -> tuple[bool, str]:
-    for (_, dW), case in zip(run.at0, cases):
-        rows = case.get("rows", dW.shape[0])
-        if not np.all(np.isfinite(dW)):
-            return False, f"dW at reg = 0 on {case['label']} holds NaN or inf"
-        if not _grad_close(dW[:rows], case["dW0"]):
-            return False, (f"dW at reg = 0 on {case['label']} differs from the stored gradient; check it "
-                           "with a numerical gradient (linclass.gradcheck) first")
-    return True, f"dW at reg = 0 is right on the {len(cases)} visible inputs"
+def _reg_observed(run: LossRun, cases: list[dict]) -> list[tuple]:
+    """(case, loss(reg) - loss(0), dW(reg) - dW(0), loss(0), dW(0)) per case with reg > 0.
 
-
-def _reg_observed(run: LossRun, cases: list[dict]) -> list[tuple[dict, float, np.ndarray]]:
-    """(case, loss(reg) - loss(0), dW(reg) - dW(0)) for every visible case with reg > 0."""
+    A case whose two calls did not both return finite outputs gives (case, None, why, None, None).
+    """
     out = []
-    for (l0, g0), at_reg, case in zip(run.at0, run.at_reg, cases):
-        if at_reg is not None:
-            out.append((case, at_reg[0] - l0, at_reg[1] - g0))
+    for (ok0, v0), at_reg, case in zip(run.at0, run.at_reg, cases):
+        if at_reg is None:
+            continue
+        ok1, v1 = at_reg
+        if not (ok0 and ok1):
+            out.append((case, None, v0 if not ok0 else v1, None, None))
+        elif not all(np.isfinite(v[0]) and np.all(np.isfinite(v[1])) for v in (v0, v1)):
+            out.append((case, None, "the loss or dW was not finite", None, None))
+        else:
+            out.append((case, v1[0] - v0[0], v1[1] - v0[1], v0[0], v0[1]))
     return out
+
+
+def _reg_loss_ok(diff: float, term: float, base_loss: float) -> bool:
+    return abs(diff - term) <= LOSS_RTOL * max(abs(term), abs(base_loss), 1e-12)
+
+
+def _reg_grad_ok(diff: np.ndarray, term: np.ndarray, base_grad: np.ndarray) -> bool:
+    scale = max(float(np.max(np.abs(term))), float(np.max(np.abs(base_grad))), 1e-12)
+    return float(np.max(np.abs(diff - term))) <= GRAD_RTOL * scale
 
 
 def _ratio(got, want) -> float:
@@ -404,123 +444,238 @@ def _ratio(got, want) -> float:
 
 
 def _judge_reg(run: LossRun, cases: list[dict]) -> tuple[bool, str]:
-    for case, dloss, ddW in _reg_observed(run, cases):
-        W, reg = case["W"], case["reg"]
-        want_loss, want_grad = reg * float(np.sum(W * W)), 2.0 * reg * W
-        loss_ok = _loss_close(dloss, want_loss)
-        grad_ok = _grad_close(ddW, want_grad)
+    observed = _reg_observed(run, cases)
+    for case, dloss, ddW, l0, g0 in observed:
+        reg = case["reg"]
+        where = f"on {case['label']} (reg = {reg:g})"
+        if dloss is None:
+            return False, f"the regularization could not be checked {where}: {ddW}"
+        want_loss, want_grad = case["reg_loss"], case["reg_dW"]  # reg * sum(W * W) and 2 * reg * W
+        loss_ok, grad_ok = _reg_loss_ok(dloss, want_loss, l0), _reg_grad_ok(ddW, want_grad, g0)
         if loss_ok and grad_ok:
             continue
-        where = f"on {case['label']} (reg = {reg:g})"
-        if not loss_ok and not grad_ok:
-            what = (f"loss(reg) - loss(0) is {_ratio(dloss, want_loss):.3g} x reg * sum(W * W) and "
-                    f"dW(reg) - dW(0) is {_ratio(ddW, want_grad):.3g} x 2 * reg * W")
-        elif not loss_ok:
-            what = f"loss(reg) - loss(0) is {_ratio(dloss, want_loss):.3g} x reg * sum(W * W) (dW is right)"
-        else:
-            what = f"dW(reg) - dW(0) is {_ratio(ddW, want_grad):.3g} x 2 * reg * W (the loss is right)"
-        return False, (f"the regularization {where}: {what}. This course adds reg * np.sum(W * W) to the "
-                       "loss, once, and 2 * reg * W to dW (the bias row included)")
+        parts = []
+        if not loss_ok:
+            parts.append(f"loss(reg) - loss(0) is {_ratio(dloss, want_loss):.3g} x reg * sum(W * W)")
+        if not grad_ok:
+            parts.append(f"dW(reg) - dW(0) is about {_ratio(ddW, want_grad):.3g} x 2 * reg * W")
+        return False, (f"the regularization {where}: {' and '.join(parts)}. This course adds "
+                       "reg * np.sum(W * W) to the loss, once, and 2 * reg * W to dW (the bias row included)")
+    if not observed:
+        return False, "no visible input checked the regularization"
     return True, "the regularization is reg * sum(W * W), with gradient 2 * reg * W"
 
 
-def _judge_speed(fn, name: str, namespace: dict, naive_stub: bool) -> tuple[bool, str]:
+# How the grader words the two speed mistakes (used when expected_values.json stores none).
+LOOPS_WORDS = ("the 'vectorized' version still loops in Python over the examples (its work grows with N); "
+               "use matrix operations on all examples at once")
+CALLS_NAIVE_WORDS = "the 'vectorized' version calls the naive version instead of computing the loss itself"
+
+
+def _calls(fn, target, args) -> bool:
+    """True when calling fn(*args) runs the code of the function target."""
+    code = getattr(target, "__code__", None)
+    seen = [False]
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            seen[0] = True
+
+    previous = sys.getprofile()
+    sys.setprofile(profiler)
     try:
-        ok, message = checks.vectorization_report(fn)
-    except Exception as err:  # the student's code raised while traced
-        return False, f"{name} raised {_first_line(err)} while its lines were counted"
-    if not ok:
-        return False, message
+        with checks.quiet(), contextlib.redirect_stdout(io.StringIO()):
+            fn(*args)
+    except Exception:  # the student's code; its errors are reported by the other parts
+        pass
+    finally:
+        sys.setprofile(previous)
+    return seen[0]
+
+
+def _speed_words(loss: str, which: str) -> str:
+    stored = _names(stored_names(loss).get("speed", {}), which)
+    return stored[0] if stored else (LOOPS_WORDS if which == "loops" else CALLS_NAIVE_WORDS)
+
+
+def _judge_speed(fn, name: str, namespace: dict, run: LossRun) -> tuple[bool, str, str | None]:
+    """The speed part, on its own evidence, never on correctness (as the grader judges it).
+
+    No call to the naive version; the same Python lines for N = 40 and N = 160 (and not
+    hundreds); a (loss, dW) on every visible input; and the same outputs as your own naive
+    version wherever that one runs (a naive version still a stub: nothing to compare with).
+    Returns (ok, message, the grader's words for the mistake or None).
+    """
+    loss = name.split("_")[0]
     naive_name = name.replace("_vectorized", "_naive")
     naive = namespace.get(naive_name)
-    if naive is None or naive_stub or not callable(naive):
-        return True, f"{message} ({naive_name} is not written, so there is nothing to agree with)"
+    W, X, y, _ = checks.example_inputs(1)
+    if callable(naive) and _calls(fn, naive, (W, X, y, 0.1)):
+        return (False, f"{name} calls {naive_name}; write the vectorized loss without it.",
+                _speed_words(loss, "calls_naive"))
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            agree = checks.check_agree(naive, fn)
-    except AssertionError as err:
-        return False, f"{message} But it does not agree with your {naive_name}: {err}"
-    except Exception as err:
-        return False, f"comparing with your {naive_name} raised {_first_line(err)}"
-    return True, f"{message} {agree[0].upper()}{agree[1:]}"
+        vectorized, message = checks.vectorization_report(fn)
+    except Exception as err:  # the student's code raised while traced
+        return False, f"{name} raised {_first_line(err)} while its lines were counted", None
+    if vectorized:
+        rng = np.random.default_rng(7)
+        N, D = checks.VECTOR_SIZES[0], 30
+        lines = checks._count_lines(fn, (0.01 * rng.standard_normal((D, 10)), rng.standard_normal((N, D)),
+                                         rng.integers(0, 10, N), 0.1))
+        if lines > MAX_VECTORIZED_LINES:
+            vectorized, message = False, (f"{name} runs {lines} Python lines for N={N} examples: a vectorized "
+                                          "loss runs a few dozen. Remove the loop and use whole-array numpy "
+                                          "operations.")
+    if not vectorized:
+        return False, message, _speed_words(loss, "loops")
+    calls = run.at0 + [o for o in run.at_reg if o is not None]
+    if not calls or not all(ok for ok, _ in calls):
+        why = next((v for ok, v in calls if not ok), "no output")
+        return False, f"{message} But it did not return a usable (loss, dW) on every visible input: {why}.", None
+    if not callable(naive):
+        return True, f"{message} ({naive_name} is not defined: nothing to compare with)", None
+    mine = run_loss(naive, naive_name)
+    pairs = [(a, b) for a, b in zip(run.at0 + run.at_reg, mine.at0 + mine.at_reg)
+             if a is not None and b is not None and b[0]]
+    if not pairs:
+        return True, f"{message} ({naive_name} did not run: nothing to compare with)", None
+    for (ok, value), (_, naive_value) in pairs:
+        if not ok or not _outputs_match(value, naive_value):
+            return False, (f"{message} But it does not agree with your {naive_name} on the visible inputs: "
+                           "speed points need the two versions to compute the same loss and dW."), None
+    return True, f"{message} It agrees with your {naive_name} on {len(pairs)} visible inputs.", None
 
 
-def name_mistake(run: LossRun, loss: str) -> list[str]:
-    """The known mistakes (grader's words) whose stored outcomes match run's, in catalogue order."""
-    cases = visible_cases(loss)[:3]
-    named = []
-    reg_seen = {i: (dl, dg) for i, (case, dl, dg) in enumerate(_reg_observed(run, cases))}
-    reg_index = [k for k, c in enumerate(cases) if c["reg"] > 0]
-    for m in stored_mistakes(loss):
-        stored = m.get("cases", {})
-        if not stored:
-            continue
-        match = True
-        for key, out in stored.items():
-            k = int(key)
-            if m.get("part") == "reg":
-                if k not in reg_index:
-                    continue
-                got_loss, got_dW = reg_seen[reg_index.index(k)]
-            else:
-                got_loss, got_dW = run.at0[k]
-            want_dW = np.array(out["dW"], dtype=np.float64)
-            if not (_loss_close(got_loss, float(out["loss"])) and _grad_close(got_dW, want_dW)):
-                match = False
+# ------------------------------------------------------------------- naming
+
+def _label(part: list, got: list, close) -> str:
+    """The first stored label whose values all match got (the grader's order), else "unknown"."""
+    for label, values in part:
+        if len(values) == len(got) and all(close(g, v) for g, v in zip(got, values)):
+            return str(label)
+    return "unknown"
+
+
+def labels(run: LossRun, loss: str) -> dict:
+    """The label of each part of run, matched against the stored variants like the grader does.
+
+    Returns {"data_loss", "data_grad", "stability", "reg_loss", "reg_grad"} -> label,
+    "unknown" (no stored variant fits) or None (nothing stored, or nothing to judge).
+    """
+    parts = stored_parts(loss)
+    cases = visible_cases(loss)
+    out: dict = {k: None for k in ("data_loss", "data_grad", "stability", "reg_loss", "reg_grad")}
+    if not parts:
+        return out
+    base = run.at0[:3]
+    if all(ok for ok, _ in base):
+        values = [v for _, v in base]
+        if all(np.isfinite(lv) and np.all(np.isfinite(g)) for lv, g in values):
+            out["data_loss"] = _label(parts.get("data_loss", []), [lv for lv, _ in values],
+                                      lambda g, v: _loss_close(g, float(v)))
+            out["data_grad"] = _label(parts.get("data_grad", []), [g for _, g in values],
+                                      lambda g, v: _grad_close(g, np.asarray(v, dtype=np.float64)))
+        else:
+            out["data_loss"] = out["data_grad"] = "unknown"
+    reg = [r for r in _reg_observed(run, cases[:3]) if r[1] is not None]
+    if reg:
+        out["reg_loss"] = _label(parts.get("reg_loss", []), [(dl, l0) for _, dl, _, l0, _ in reg],
+                                 lambda g, v: _reg_loss_ok(g[0], float(v), g[1]))
+        out["reg_grad"] = _label(parts.get("reg_grad", []), [(dg, g0) for _, _, dg, _, g0 in reg],
+                                 lambda g, v: _reg_grad_ok(g[0], np.asarray(v, dtype=np.float64), g[1]))
+    if loss == "softmax":
+        # Overflow shows as an error or as inf / nan; a finite answer must be what the same code
+        # gives on the unshifted scores (shifting every score changes nothing but dW's last row).
+        out["stability"] = "ok"
+        for k, (ok, value) in enumerate(run.at0[3:6]):
+            if not ok or not (np.isfinite(value[0]) and np.all(np.isfinite(value[1]))):
+                out["stability"] = "overflows"
                 break
-        if match and m.get("words") not in named:
-            named.append(m["words"])
-    return named
+            same = base[k][0] and _loss_close(value[0], base[k][1][0]) and \
+                _grad_close(value[1][:-1], base[k][1][1])
+            if not (same or (_loss_close(value[0], cases[3 + k]["loss0"])
+                             and _grad_close(value[1], cases[3 + k]["dW0"]))):
+                out["stability"] = "unknown"
+    return out
 
+
+def _names(table: dict, key: str) -> list[str]:
+    """The words of the names stored under key: each name is [key, words, convention]."""
+    return [str(item[1]) for item in table.get(key, [])]
+
+
+def name_mistakes(run: LossRun, loss: str) -> dict:
+    """The grader's words for the mistakes of run, per part: {"loss", "grad", "reg"} -> [words].
+
+    The labels of the parts are looked up in the table the grader's own naming wrote into
+    expected_values.json; nothing is named when no table is stored.
+    """
+    found = labels(run, loss)
+    names = stored_names(loss)
+    out: dict = {"loss": [], "grad": [], "reg": []}
+    dl, dg = found["data_loss"], found["data_grad"]
+    if dl and dg:
+        # The grader's words for the data part, shown on the loss and on the gradient part.
+        out["loss"] = _names(names.get("data", {}), f"{dl}|{dg}")
+        out["grad"] = list(out["loss"])
+    if found["stability"] in ("overflows", "unknown"):
+        extra = _names(names.get("stability", {}), found["stability"])
+        out["loss"] += [w for w in extra if w not in out["loss"]]
+        out["grad"] += [w for w in extra if w not in out["grad"]]
+    rl, rg = found["reg_loss"], found["reg_grad"]
+    if rl and rg:
+        out["reg"] = _names(names.get("reg", {}), f"{rl}|{rg}")
+    return out
+
+
+# ---------------------------------------------------------------- scoring cells
 
 def _not_defined(gid, points, fn) -> PartResult:
     return PartResult(gid, points, 0.0, f"{fn} is not defined after running your answer cells")
+
+
+def judge_loss(fn, name: str, namespace: dict) -> dict:
+    """Every part of one loss function: {"loss", "grad", "reg", "speed"} -> (ok, message, mistakes)."""
+    loss = name.split("_")[0]
+    cases = visible_cases(loss)
+    run = run_loss(fn, name)
+    named = name_mistakes(run, loss) if run.ran else {"loss": [], "grad": [], "reg": []}
+    out = {}
+    for part in ("loss", "grad", "reg"):
+        ok, message = _judge_reg(run, cases[:3]) if part == "reg" else _judge_data(run, cases, part)
+        out[part] = (ok, message, [] if ok else list(named[part]))
+    if name.endswith("_vectorized"):
+        ok, message, words = _judge_speed(fn, name, namespace, run)
+        out["speed"] = (ok, message, [words] if words else [])
+    return out
 
 
 def check_functions(namespace: dict, test_cells: list[dict], stubbed=()) -> list[PartResult]:
     """Score every autograded test cell from the functions in namespace (run no notebook).
 
     namespace: the notebook's globals after its cells ran; test_cells: the "test" entries of
-    graded_cells(); stubbed: names found still stubbed by stubs(). Returns PartResult per cell.
+    graded_cells(); stubbed: what stubs() found (kept for the call's form; a stub shows up
+    when it is called). Returns one PartResult per test cell, in order.
     """
-    results, runs, speed = [], {}, {}
+    results, judged = [], {}
     for cell in test_cells:
         gid, points = cell["grade_id"], cell["points"]
         fn_name, part_name = split_grade_id(gid)
-        fn = namespace.get(fn_name)
         part = loss_part(part_name) if is_loss(fn_name) else None
         if part is None:
             results.append(_visible_test(cell, namespace, fn_name))
             continue
+        fn = namespace.get(fn_name)
         if not callable(fn):
             results.append(_not_defined(gid, points, fn_name))
             continue
-        loss = fn_name.split("_")[0]
-        if part == "speed":
-            if fn_name not in speed:
-                speed[fn_name] = _judge_speed(fn, fn_name, namespace, fn_name.replace("_vectorized", "_naive")
-                                              in stubbed)
-            ok, message = speed[fn_name]
-            mistake = None
-            if not ok and "once per example" in message:
-                mistake = ("the 'vectorized' version still loops in Python over the examples (its work grows "
-                           "with N); use matrix operations on all examples at once")
-            results.append(PartResult(gid, points, points if ok else 0.0, message, mistake))
+        if fn_name not in judged:
+            judged[fn_name] = judge_loss(fn, fn_name, namespace)
+        if part not in judged[fn_name]:
+            results.append(PartResult(gid, points, 0.0, f"{fn_name} has no part {part!r} to check"))
             continue
-        if fn_name not in runs:
-            runs[fn_name] = run_loss(fn, fn_name)
-        run = runs[fn_name]
-        if run.error:
-            results.append(PartResult(gid, points, 0.0, run.error))
-            continue
-        cases = visible_cases(loss)
-        judge = {"loss": _judge_loss, "grad": _judge_grad, "reg": _judge_reg}[part]
-        ok, message = judge(run, cases if part != "reg" else cases[:3])
-        mistake = None
-        if not ok:
-            named = name_mistake(run, loss)
-            mistake = "; ".join(named) if named else None
-        results.append(PartResult(gid, points, points if ok else 0.0, message, mistake))
+        ok, message, mistakes = judged[fn_name][part]
+        results.append(PartResult(gid, points, points if ok else 0.0, message, mistakes))
     return results
 
 
