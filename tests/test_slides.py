@@ -48,7 +48,9 @@ MEASURE_JS = r"""
   let top = Infinity, left = Infinity, bottom = -Infinity, right = -Infinity;
   const clipped = [];
   for (const el of slide.querySelectorAll('*')) {
-    if (el.closest('aside.notes')) continue;
+    // Speaker notes are not shown; MathJax's copy of each formula for screen readers is
+    // clipped to nothing on purpose.
+    if (el.closest('aside.notes') || el.closest('mjx-assistive-mml')) continue;
     const style = getComputedStyle(el);
     if (style.display === 'none') continue;
     const r = el.getBoundingClientRect();
@@ -58,10 +60,8 @@ MEASURE_JS = r"""
     const scrolls = ['auto', 'scroll', 'hidden'];
     if ((scrolls.includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) ||
         (scrolls.includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1)) {
-      if (el.tagName !== 'MJX-CONTAINER' || el.scrollWidth > el.clientWidth + 1) {
-        clipped.push(el.tagName.toLowerCase() + '.' + el.className + ': ' +
-                     el.scrollWidth + 'x' + el.scrollHeight + ' in ' + el.clientWidth + 'x' + el.clientHeight);
-      }
+      clipped.push(el.tagName.toLowerCase() + '.' + el.className + ': ' +
+                   el.scrollWidth + 'x' + el.scrollHeight + ' in ' + el.clientWidth + 'x' + el.clientHeight);
     }
   }
   const indices = Reveal.getIndices();

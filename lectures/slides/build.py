@@ -66,9 +66,12 @@ SLIDES_CSS = """
 .reveal .jp-RenderedHTMLCommon h3 { margin-top: 0; }
 .reveal .jp-Cell { padding: 2px 0; }
 .reveal .jp-OutputArea-output pre, .reveal div.highlight > pre { line-height: 1.25; }
-.reveal .jp-OutputArea-output img { max-height: 470px; width: auto; }
+.reveal .jp-OutputArea-output img { max-height: 400px; width: auto; }
+.reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
+.reveal a.anchor-link { display: none; }
 .reveal .jp-RenderedHTMLCommon table { font-size: 17px; }
 .reveal mjx-container[display="true"] { margin: 8px 0 !important; }
+.reveal div.highlight > pre, .reveal .jp-OutputArea-output > pre { box-sizing: border-box; width: 100%; }
 """
 
 
