@@ -82,16 +82,18 @@ def test_outputs_match_rules():
     assert not bugs.outputs_match((1.0, 2.0), 1.0)
 
 
+# (function, edits of tools/make_samples.py, expected names, parts that fail). The loss and grad
+# parts are at reg = 0, so a regularization mistake costs only the reg part.
 SVM_CASES = [
     ("svm_loss_naive", "svm_counts_correct_class", ("svm_counts_correct_class",), ["loss"]),
     ("svm_loss_naive", "forgot_divide_by_n", ("forgot_divide_by_n",), ["loss", "grad"]),
-    ("svm_loss_naive", "reg_grad_missing_factor_2", ("reg_grad_missing_factor_2",), ["grad"]),
+    ("svm_loss_naive", "reg_grad_missing_factor_2", ("reg_grad_missing_factor_2",), ["reg"]),
     ("svm_loss_naive", "svm_wrong_sign_correct_class", ("svm_wrong_sign_correct_class",), ["grad"]),
     ("svm_loss_vectorized", ("reg_half_convention", "reg_half_convention_grad"), ("reg_half_convention",),
-     ["loss", "grad"]),
+     ["reg"]),
     ("svm_loss_vectorized", ("no_regularization", "no_regularization_grad"), ("no_regularization",),
-     ["loss", "grad"]),
-    ("svm_loss_vectorized", "no_regularization_grad", ("reg_grad_missing",), ["grad"]),
+     ["reg"]),
+    ("svm_loss_vectorized", "no_regularization_grad", ("reg_grad_missing",), ["reg"]),
     ("softmax_loss_vectorized", "softmax_no_max_subtraction", ("softmax_no_max_subtraction",), ["loss", "grad"]),
     ("softmax_loss_vectorized", "softmax_forgot_minus_one", ("softmax_forgot_minus_one",), ["grad"]),
     ("softmax_loss_vectorized", "softmax_wrong_axis", ("softmax_wrong_axis",), ["loss", "grad"]),
@@ -105,32 +107,58 @@ def test_student_bug_is_named(name, edits, expected, failing):
     edits = (edits,) if isinstance(edits, str) else edits
     v = verify_function(probe_record(name, ms.buggy(name, *edits)), name)
     assert tuple(b.key for b in v.bugs) == expected
-    for check in ("loss", "grad", "all"):
+    for check in ("loss", "grad", "reg", "all"):
         if check in v.checks:
             assert v.checks[check][0] == (check not in failing and check != "all"), (check, v.checks[check])
+    for part in failing:
+        assert {b.key for b in v.part_bugs[part]} <= set(expected), (part, v.part_bugs[part])
 
 
 @pytest.mark.parametrize("name", registry.GRADED_FUNCTIONS)
 def test_correct_code_passes_every_check(name):
     v = verify_function(probe_record(name, ms.CODE[name]), name)
     assert v.bugs == ()
-    checks = {k: ok for k, (ok, _) in v.checks.items() if k != "vectorized" or "vectorized" in name}
-    assert all(checks.values()), v.checks
+    assert all(ok for ok, _ in v.checks.values()), v.checks
 
 
 def test_naive_loop_is_not_vectorized():
     # The naive code under the vectorized name: correct values, but it loops over examples.
     code = ms.CODE["svm_loss_naive"].replace("def svm_loss_naive", "def svm_loss_vectorized")
     v = verify_function(probe_record("svm_loss_vectorized", code), "svm_loss_vectorized")
-    assert v.checks["all"][0] and not v.checks["vectorized"][0]
+    assert v.checks["all"][0] and not v.checks["speed"][0]
     assert [b.key for b in v.bugs] == ["vectorized_has_loop"]
+
+
+def test_a_loop_is_named_also_when_the_function_is_wrong():
+    code = ms.buggy("svm_loss_naive", "svm_wrong_sign_correct_class").replace(
+        "def svm_loss_naive", "def svm_loss_vectorized")
+    v = verify_function(probe_record("svm_loss_vectorized", code), "svm_loss_vectorized")
+    assert not v.checks["grad"][0] and not v.checks["speed"][0]
+    assert [b.key for b in v.bugs] == ["svm_wrong_sign_correct_class", "vectorized_has_loop"]
+
+
+def test_speed_is_judged_on_its_own_evidence():
+    # Vectorized, one wrong factor, and the same factor in the student's own naive version:
+    # the grad part is lost, the speed part is kept. Against a correct naive version it is not.
+    wrong = ms.buggy("svm_loss_vectorized", "no_regularization_grad")
+    naive_wrong = ms.CODE["svm_loss_naive"].replace("dW += 2 * reg * W", "")
+    assert naive_wrong != ms.CODE["svm_loss_naive"]
+    vec = probe_record("svm_loss_vectorized", wrong)
+    v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", naive_wrong))
+    assert not v.checks["reg"][0] and v.checks["speed"][0], v.checks["speed"]
+    v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", ms.CODE["svm_loss_naive"]))
+    assert not v.checks["speed"][0] and "does not agree with your svm_loss_naive" in v.checks["speed"][1]
+    # A naive version that is still the stub: vectorization alone decides.
+    stub = "def svm_loss_naive(W, X, y, reg):\n    raise NotImplementedError\n"
+    v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", stub))
+    assert v.checks["speed"][0]
 
 
 def test_vectorized_calling_naive_is_named():
     code = ms.buggy("svm_loss_vectorized", "vectorized_calls_naive")
     v = verify_function(probe_record("svm_loss_vectorized", code,
                                                             extra=ms.CODE["svm_loss_naive"]), "svm_loss_vectorized")
-    assert v.checks["loss"][0] and not v.checks["vectorized"][0]
+    assert v.checks["loss"][0] and not v.checks["speed"][0]
     assert [b.key for b in v.bugs] == ["vectorized_calls_naive"]
 
 
@@ -163,8 +191,8 @@ def test_grade_id_mapping():
     assert function_of("svm_loss_vectorized_grad") == ("svm_loss_vectorized", "grad")
     assert function_of("sgd_step_correct") == ("sgd_step", "correct")
     assert function_of("q_kink") == (None, "q_kink")
-    assert [part_check(p) for p in ("loss", "grad", "vectorized", "speed", "correct")] == \
-        ["loss", "grad", "vectorized", "vectorized", "all"]
+    assert [part_check(p) for p in ("loss", "grad", "reg", "vectorized", "speed", "correct")] == \
+        ["loss", "grad", "reg", "speed", "speed", "all"]
 
 
 def test_function_built_outside_the_answer_cell_earns_nothing():

@@ -33,15 +33,25 @@ def test_example_inputs_are_fixed_and_small():
 @pytest.mark.parametrize("loss", ["svm", "softmax"])
 def test_reference_passes_and_bugs_fail(loss):
     ref = getattr(losses, f"{loss}_loss_vectorized")
-    checks.check_expected(ref, loss)
+    for part in ("loss", "grad", "reg", None):
+        checks.check_expected(ref, loss, part=part)
 
     def no_reg_grad(W, X, y, reg):
         value, dW = ref(W, X, y, reg)
         return value, dW - 2 * reg * W
 
-    checks.check_expected(no_reg_grad, loss, part="loss")  # the loss is still right
+    # The loss and grad parts are checked at reg = 0: a regularization mistake fails only "reg".
+    checks.check_expected(no_reg_grad, loss, part="loss")
+    checks.check_expected(no_reg_grad, loss, part="grad")
+    with pytest.raises(AssertionError, match="something other than 2 \\* reg \\* W"):
+        checks.check_expected(no_reg_grad, loss, part="reg")
+
+    def wrong_grad(W, X, y, reg):
+        value, dW = ref(W, X, y, reg)
+        return value, 1.5 * dW
+
     with pytest.raises(AssertionError, match="differs from the stored gradient"):
-        checks.check_expected(no_reg_grad, loss, part="grad")
+        checks.check_expected(wrong_grad, loss, part="grad")
 
     def doubled(W, X, y, reg):
         value, dW = ref(W, X, y, reg)
@@ -49,6 +59,64 @@ def test_reference_passes_and_bugs_fail(loss):
 
     with pytest.raises(AssertionError, match="expected"):
         checks.check_expected(doubled, loss, part="loss")
+
+
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+def test_reg_part_names_the_half_convention_and_the_bias_row(loss):
+    ref = getattr(losses, f"{loss}_loss_vectorized")
+
+    def half(W, X, y, reg):
+        value, dW = ref(W, X, y, 0.0)
+        return value + 0.5 * reg * np.sum(W * W), dW + reg * W
+
+    def no_bias(W, X, y, reg):
+        value, dW = ref(W, X, y, 0.0)
+        V = W.copy()
+        V[-1] = 0.0
+        return value + reg * np.sum(V * V), dW + 2 * reg * V
+
+    with pytest.raises(AssertionError, match="0.5 convention"):
+        checks.check_expected(half, loss, part="reg")
+    checks.check_expected(half, loss, part="loss")
+    with pytest.raises(AssertionError, match="every row of W"):
+        checks.check_expected(no_bias, loss, part="reg")
+
+
+def test_softmax_loss_part_shifts_every_score():
+    def no_max(W, X, y, reg):
+        e = np.exp(X @ W)
+        p = e / e.sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(p[np.arange(n), y]).mean() + reg * np.sum(W * W)
+        p[np.arange(n), y] -= 1
+        return loss, X.T @ p / n + 2 * reg * W
+
+    def global_max(W, X, y, reg):
+        s = X @ W
+        s = s - s.max()
+        p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(p[np.arange(n), y]).mean() + reg * np.sum(W * W)
+        p[np.arange(n), y] -= 1
+        return loss, X.T @ p / n + 2 * reg * W
+
+    W, X, _, _ = checks.shifted_inputs(0)
+    assert W.shape == (6, 4) and X.shape == (7, 6)
+    assert np.allclose(X @ W - checks.example_inputs(0)[1] @ checks.example_inputs(0)[0], 1000.0)
+    with pytest.raises(AssertionError, match="shifted by 1000"):
+        checks.check_expected(no_max, "softmax", part="loss")
+    checks.check_expected(global_max, "softmax")
+
+
+def test_the_stored_names_are_the_graders():
+    # The kit's self-check names mistakes from stored numbers; they come from autograder.bugs.
+    from autograder import bugs
+
+    stored = checks._expected()
+    assert stored["names"]["svm"]["reg"]["half|half"] == [[b.key, b.words, b.convention] for b in
+                                                          (bugs.REG_PAIR_BUGS["half"],)]
+    labels = [label for label, _ in stored["parts"]["softmax"]["data_grad"]]
+    assert labels == list(bugs.DATA_VARIANTS["softmax"])
 
 
 def test_agreement_of_naive_and_vectorized():
@@ -60,6 +128,11 @@ def test_agreement_of_naive_and_vectorized():
 
     with pytest.raises(AssertionError, match="losses differ"):
         checks.check_agree(losses.svm_loss_naive, off)
+
+    def stub(W, X, y, reg):
+        raise NotImplementedError
+
+    assert "not checked" in checks.check_agree(stub, losses.svm_loss_vectorized)
 
 
 def test_vectorization_report_tells_a_loop_from_array_code():
