@@ -286,3 +286,195 @@ def test_softmax_vs_svm_through_W(loss_fn):
         assert svm_loss_naive(W, X, JIGGLE_LABELS[:1], 0.0)[0] == 0.0
         assert svm_loss_vectorized(W, X, JIGGLE_LABELS[:1], 0.0)[0] == 0.0
         assert loss_fn(W, X, JIGGLE_LABELS[:1], 0.0)[0] > 0
+
+
+# --- The 4-pixel example: f(x, W, b) = W x + b -------------------------------------------
+
+W_SMALL = np.array([[0.2, -0.5, 0.1, 2.0],     # cat
+                    [1.5, 1.3, 2.1, 0.0],      # dog
+                    [0.0, 0.25, 0.2, -0.3]])   # ship
+X_SMALL = np.array([56, 231, 24, 2])
+B_SMALL = np.array([1.1, 3.2, -1.2])
+
+
+def test_four_pixel_example_scores():
+    """The slide: cat -96.8, dog 437.9, ship 61.95. Cat and dog include their bias; the
+    ship's 61.95 is W x alone: with its bias -1.2 the ship scores 60.75 (the walkthrough's)."""
+    np.testing.assert_allclose(W_SMALL @ X_SMALL + B_SMALL, [-96.8, 437.9, 60.75], atol=1e-9)
+    assert W_SMALL[2] @ X_SMALL == pytest.approx(61.95)
+    assert W_SMALL[:2] @ X_SMALL + B_SMALL[:2] == pytest.approx([-96.8, 437.9])
+    # Either way the dog wins, and the image was a cat.
+    assert np.argmax(W_SMALL @ X_SMALL + B_SMALL) == np.argmax(W_SMALL @ X_SMALL) == 1
+
+
+# --- The margin delta and the strength lambda --------------------------------------------
+
+@pytest.mark.parametrize("loss_fn", [svm_loss_naive, svm_loss_vectorized])
+@pytest.mark.parametrize("delta", [0.5, 4.0, 10.0])
+def test_only_delta_times_the_scale_of_W_matters(loss_fn, delta):
+    """L_{delta, reg}(delta W) = delta * L_{1, reg * delta}(W), and the gradients agree:
+    minimizing with margin delta finds delta times the W found with margin 1 and reg * delta."""
+    rng = np.random.default_rng(int(delta * 10))
+    X = rng.standard_normal((30, 6))
+    y = rng.integers(0, 4, 30)
+    W = rng.standard_normal((6, 4))
+    reg = 0.3
+    loss_delta, grad_delta = loss_fn(delta * W, X, y, reg, delta=delta)
+    loss_one, grad_one = loss_fn(W, X, y, reg * delta, delta=1.0)
+    assert loss_delta == pytest.approx(delta * loss_one, rel=1e-12)
+    np.testing.assert_allclose(grad_delta, grad_one, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_descent_with_delta_10_learns_10_times_the_W():
+    """The walkthrough's run: 200 steps with (delta 1, reg 0.1, lr 0.05) and with
+    (delta 10, reg 0.01, lr 0.5) from 10 x the start: W and b differ by the factor 10 only."""
+    from linclass.reference import demo
+
+    X, y = demo.default_points()
+    W1, b1 = demo.default_params()
+    W10, b10 = 10 * W1, 10 * b1
+    for _ in range(200):
+        W1, b1, _, _ = demo.step(W1, b1, X, y, "ww", reg=0.1, learning_rate=0.05, delta=1.0)
+        W10, b10, _, _ = demo.step(W10, b10, X, y, "ww", reg=0.01, learning_rate=0.5, delta=10.0)
+    np.testing.assert_allclose(W10 / 10, W1, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b10 / 10, b1, rtol=1e-9, atol=1e-12)
+    assert np.any(W1 != demo.default_params()[0])          # it did train
+    np.testing.assert_array_equal(np.argmax(X @ W1 + b1, axis=1), np.argmax(X @ W10 + b10, axis=1))
+
+
+# --- L2 regularization as a Gaussian prior (MAP) -----------------------------------------
+
+def neg_log_posterior(W, X, y, sigma):
+    """-log p(y | X, W) - log p(W) with softmax likelihood and W_kl ~ N(0, sigma^2)."""
+    scores = X @ W
+    scores = scores - scores.max(axis=1, keepdims=True)
+    log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    log_prior = np.sum(-W ** 2 / (2 * sigma ** 2) - np.log(sigma * np.sqrt(2 * np.pi)))
+    return -(log_p[np.arange(len(y)), y].sum() + log_prior)
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.5, 3.0])
+def test_l2_is_a_gaussian_prior(sigma):
+    """N (L + lambda R(W)) with lambda = 1 / (2 N sigma^2) is -log posterior up to a constant
+    that does not depend on W (it is -D C log(sigma sqrt(2 pi))): the same W minimizes both."""
+    rng = np.random.default_rng(7)
+    N, D, C = 40, 5, 3
+    X = rng.standard_normal((N, D))
+    y = rng.integers(0, C, N)
+    lam = 1 / (2 * N * sigma ** 2)
+    constant = -D * C * np.log(sigma * np.sqrt(2 * np.pi))
+    for scale in (1e-3, 0.1, 2.0):
+        W = scale * rng.standard_normal((D, C))
+        loss, _ = softmax_loss_vectorized(W, X, y, lam)
+        assert N * loss - neg_log_posterior(W, X, y, sigma) == pytest.approx(constant, abs=1e-8)
+
+
+def test_l1_is_a_laplace_prior():
+    """The same with L1: -log of the Laplace density |w| / b + log(2 b) per weight."""
+    W = np.array([[0.5, -2.0], [0.0, 1.5]])
+    b = 0.25
+    neg_log_prior = np.sum(np.abs(W) / b + np.log(2 * b))
+    assert neg_log_prior - l1(W)[0] / b == pytest.approx(W.size * np.log(2 * b))
+
+
+# --- Cross-entropy as KL divergence ---------------------------------------------------------
+
+def entropy(p):
+    p = p[p > 0]
+    return float(-np.sum(p * np.log(p)))
+
+
+def kl(p, q):
+    keep = p > 0
+    return float(np.sum(p[keep] * np.log(p[keep] / q[keep])))
+
+
+def test_cross_entropy_is_entropy_plus_kl():
+    """H(p, q) = H(p) + KL(p || q); for the one-hot p of a label H(p) = 0, so the softmax loss
+    of the cat image, 2.04, is the KL divergence from the label to the prediction."""
+    q = np.exp(SCORES[0]) / np.exp(SCORES[0]).sum()
+    one_hot = np.array([1.0, 0.0, 0.0])
+    loss, _ = softmax_loss_from_scores(SCORES[:1], [0])
+    assert entropy(one_hot) == 0.0
+    assert kl(one_hot, q) == pytest.approx(loss[0], rel=1e-12)
+    assert round(kl(one_hot, q), 2) == 2.04
+    soft = np.array([0.8, 0.1, 0.1])
+    cross_entropy = -np.sum(soft * np.log(q))
+    assert cross_entropy == pytest.approx(entropy(soft) + kl(soft, q), rel=1e-12)
+    assert (round(cross_entropy, 2), round(entropy(soft), 2), round(kl(soft, q), 2)) == (2.34, 0.64, 1.7)
+    # KL is 0 only when the prediction equals the target.
+    assert kl(soft, soft) == 0.0 and kl(soft, q) > 0
+
+
+# --- Softmax temperature and calibration (the CS231n notes' example) -----------------------
+
+def softmax_of(s):
+    e = np.exp(s - s.max())
+    return e / e.sum()
+
+
+def test_notes_example_halving_W_makes_probabilities_more_diffuse():
+    """Notes: [1, -2, 0] -> [2.71, 0.14, 1] -> [0.7, 0.04, 0.26]; with W halved
+    [0.5, -1, 0] -> [1.65, 0.37, 1] -> [0.55, 0.12, 0.33]. Same ranking, more diffuse."""
+    s = np.array([1.0, -2.0, 0.0])
+    np.testing.assert_allclose(np.exp(s), [2.71, 0.14, 1.0], atol=0.01)   # the notes truncate e
+    np.testing.assert_allclose(np.exp(s / 2), [1.65, 0.37, 1.0], atol=0.005)
+    sharp, diffuse = softmax_of(s), softmax_of(s / 2)
+    np.testing.assert_allclose(sharp, [0.7, 0.04, 0.26], atol=0.01)
+    np.testing.assert_allclose(diffuse, [0.55, 0.12, 0.33], atol=0.005)
+    assert np.array_equal(np.argsort(sharp), np.argsort(diffuse))
+    assert entropy(diffuse) > entropy(sharp)
+
+
+def test_temperature_moves_between_one_hot_and_uniform():
+    """softmax(s / T): entropy grows with T, towards log C; T -> 0 puts all mass on the argmax;
+    the prediction never changes."""
+    s = np.array([1.0, -2.0, 0.0])
+    temperatures = [0.05, 0.5, 1.0, 2.0, 10.0, 1e4]
+    entropies = [entropy(softmax_of(s / T)) for T in temperatures]
+    assert entropies == sorted(entropies)
+    assert entropies[-1] == pytest.approx(math.log(3), abs=1e-6)
+    assert softmax_of(s / 0.05)[0] > 1 - 1e-8
+    assert all(np.argmax(softmax_of(s / T)) == 0 for T in temperatures)
+    np.testing.assert_allclose(softmax_of(s / 2), softmax_of(s / 2.0))   # T = 2 is "W halved"
+
+
+# --- Should the bias be regularized? -------------------------------------------------------
+
+def test_assignments_regularize_the_bias_row_the_demo_does_not():
+    """With the bias trick (a last input of 1, b the last row of W) the graded losses add
+    reg * sum(b**2); the demo's loss keeps b out of R."""
+    from linclass.reference import demo
+
+    X, y = demo.default_points()
+    W, b = demo.default_params()
+    reg = 0.5
+    Xa = np.column_stack([X, np.ones(len(X))])
+    Wa = np.vstack([W, b])
+    for loss_fn in (svm_loss_naive, svm_loss_vectorized):
+        with_bias_trick, dWa = loss_fn(Wa, Xa, y, reg)
+        plain = demo.demo_loss(W, b, X, y, "ww", reg)
+        assert with_bias_trick == pytest.approx(plain.total + reg * np.sum(b ** 2))
+        np.testing.assert_allclose(dWa[-1], plain.db + 2 * reg * b)
+    moved = demo.demo_loss(W, b + 5.0, X, y, "ww", reg)
+    assert moved.reg_loss == plain.reg_loss
+
+
+def test_penalizing_the_bias_costs_accuracy_away_from_the_origin():
+    """The walkthrough's 2-D run: the demo's points moved to (3, 3), 3000 steps at reg 0.05.
+    Penalizing the bias pulls the boundaries towards the origin (89% right); the demo's
+    unpenalized bias fits all points (100%). On mean-subtracted data the difference is small."""
+    from linclass.reference import demo
+
+    X, y = demo.default_points()
+    X = X + np.array([3.0, 3.0])
+    Xa = np.column_stack([X, np.ones(len(X))])
+    Wa = np.vstack(demo.default_params())
+    W, b = demo.default_params()
+    for _ in range(3000):
+        Wa -= 0.05 * svm_loss_vectorized(Wa, Xa, y, 0.05)[1]
+        W, b, _, _ = demo.step(W, b, X, y, "ww", reg=0.05, learning_rate=0.05)
+    acc_penalized = np.mean(np.argmax(Xa @ Wa, axis=1) == y)
+    acc_free = np.mean(np.argmax(X @ W + b, axis=1) == y)
+    assert round(acc_penalized, 2) == 0.89 and acc_free == 1.0
+    assert np.linalg.norm(Wa[-1]) < np.linalg.norm(b)

@@ -81,6 +81,39 @@ def test_walkthrough_follows_the_lecture_order():
         assert topic in titles
 
 
+def test_walkthrough_has_the_theory_of_the_notes():
+    """Delta vs lambda, L2 as MAP, cross-entropy as KL, temperature, the bias: each a subslide."""
+    cells = read(WALKTHROUGH).cells
+    titles = [cell.source.splitlines()[0] for cell in cells if cell.cell_type == "markdown"
+              and cell.metadata["slideshow"]["slide_type"] == "subslide"]
+    for topic in ("The margin $\\Delta$ and the strength $\\lambda$", "L2 regularization is a Gaussian prior",
+                  "Cross-entropy is a KL divergence", "Temperature", "Should the bias be regularized?"):
+        assert any(topic in title for title in titles), topic
+
+
+def test_the_inline_question_asks_before_it_tells():
+    """The bias question is on its slide first; the answer comes on a later click (a fragment)."""
+    cells = read(WALKTHROUGH).cells
+    index = next(i for i, cell in enumerate(cells) if "**Q: Which one is right?**" in cell.source)
+    assert cells[index].metadata["slideshow"]["slide_type"] == "subslide"
+    answer = cells[index + 1]
+    assert answer.metadata["slideshow"]["slide_type"] == "fragment"
+    assert answer.source.startswith("Both.")
+
+
+def test_slide_tags_are_known_and_the_title_says_how_to_present():
+    cells = read(WALKTHROUGH).cells
+    tags = {tag for cell in cells for tag in cell.metadata.get("tags", [])}
+    assert tags <= {"slides-hide-input", "slides-remove"}, tags
+    assert "slides-hide-input" in tags
+    # Only code is hidden, and a hidden cell still shows its result.
+    for cell in cells:
+        if "slides-hide-input" in cell.metadata.get("tags", []):
+            assert cell.cell_type == "code"
+    assert "python3 tasks.py slides" in cells[0].source
+    assert "nbconvert" not in cells[0].source
+
+
 def test_walkthrough_converts_to_reveal_slides(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "nbconvert", "--to", "slides", str(WALKTHROUGH),
@@ -111,6 +144,22 @@ def test_walkthrough_executes_on_synthetic_data(tmp_path, monkeypatch):
     assert "literal formula: nan" in text
     assert "R(w1) = 1.0   R(w2) = 0.25" in text
     assert " 2 x W: data loss 0.000" in text
+    # The slide's ship score leaves out the bias; the walkthrough says so.
+    assert "ship without its bias: 61.95   with it: 60.75" in text
+    # The theory slides, computed live.
+    assert "delta = 10 learns 10 x the W of delta = 1: True   same predictions: True" in text
+    both_sides = re.search(r"on the images: L\(10 W; delta 10, reg 0\.01\) = ([\d.]+) = "
+                           r"10 x L\(W; delta 1, reg 0\.1\) = ([\d.]+)", text)
+    assert both_sides and both_sides.group(1) == both_sides.group(2)
+    differences = re.findall(r"W_[ab]: -log posterior .* difference (-?[\d.]+)", text)
+    assert len(differences) == 2 and differences[0] == differences[1]
+    assert re.search(r"the bias row is \d+\.\d\d% of R\(W\)", text)
+    assert "training accuracy 89% with the bias penalized, 100% without" in text
+    assert "one-hot p = [1, 0, 0]     H(p, q) = 2.04 = H(p) 0.00 + KL 2.04" in text
+    assert "H(p, q) = 2.34 = H(p) 0.64 + KL 1.70" in text
+    assert "[1, -2, 0]                 probabilities [0.71 0.04 0.26]   argmax 0" in text
+    assert "[0.5, -1, 0]  (W halved)   probabilities [0.55 0.12 0.33]   argmax 0" in text
+    assert "temperature T = 10.0: softmax(s / T) = [0.38 0.28 0.34]" in text
     assert count_images(nb) >= 7
     last = nb.cells[-1].outputs[0]
     assert "application/vnd.jupyter.widget-view+json" in last.data

@@ -229,7 +229,7 @@ def main(argv):
             context, page, _ = open_deck(p, chromium_path(), page_path, size, Path(profile) / str(size))
             try:
                 for s in visit_every_slide(page, None):
-                    rows.setdefault((s["h"], s["v"]), [s["title"]]).extend(
+                    rows.setdefault((s["h"], s["v"]), [" ".join(s["title"].split())]).extend(
                         [s["height"], round(s["bottom"]), overflows(s)])
             finally:
                 context.close()
