@@ -7,6 +7,7 @@ stays fast.
 - ``linclass.gradcheck``: numerical gradients and gradient checks
 - ``linclass.plots``: class templates, loss curves, search results, score tables
 - ``linclass.checks``: the visible checks the assignments' test cells run
+- ``linclass.selfcheck``: the check before submitting (``python -m linclass.selfcheck svm.ipynb``)
 
 The losses, the gradients and the training steps are yours to write in the assignments.
 """
