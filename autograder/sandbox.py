@@ -17,7 +17,8 @@ sandbox the code sees:
   hidden folder is shown again on top of it (the grader shows ``autograder/harness`` while
   ``autograder/`` is hidden);
 - one writable folder, ``scratch``, mounted at its own path (``TMPDIR`` is the subfolder
-  ``scratch/.tmp``, ``HOME`` is ``scratch/.home``, and ``/tmp`` is a small private tmpfs);
+  ``scratch/.tmp``, which is also what the code sees at ``/tmp``, and ``HOME`` is
+  ``scratch/.home``);
 - no network at all (a private network namespace with only a loopback device), its own
   process ids, and no way to signal the grader.
 
@@ -103,8 +104,6 @@ _UID_BASE = 200_000
 _UID_SPAN = 100_000
 # Output beyond this many times max_output_bytes stops the run (the rest was thrown away).
 _OUTPUT_KILL_FACTOR = 20
-# Size of the private in-memory /tmp inside the sandbox (TMPDIR points into scratch).
-_TMP_BYTES = 64_000_000
 # The cgroup folder (under each controller's hierarchy) that holds one cgroup per run.
 _CGROUP_PARENT = "linclass"
 # Tasks of bubblewrap itself in a run's cgroup (the outer bwrap and the namespace's init),
@@ -790,7 +789,7 @@ def scratch_mount(scratch: Path, max_bytes: int):
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
         raise ValueError(f"max_bytes must be a positive int, got {max_bytes!r}")
     try:
-        _mount_tmpfs(scratch, max_bytes, _MAX_SCRATCH_FILES + 16)
+        _mount_tmpfs(scratch, max_bytes, _MAX_SCRATCH_FILES)
     except OSError as exc:
         _warn_once("tmpfs", f"scratch folders are not size-limited tmpfs mounts ({exc.strerror or exc}; "
                    "the grader must run as root): the watchdog measures their size instead, which "
@@ -898,10 +897,12 @@ def _warn_unsandboxed() -> None:
 def _bwrap_command(view: View, scratch: Path, limits: Limits, uid: int, nproc: int,
                    argv: list[str]) -> list[str]:
     """The bwrap command line that runs argv (through the launcher) inside view."""
-    # /tmp first: read-only views and a scratch folder under /tmp are mounted on top of it.
+    # /tmp is scratch's own .tmp folder (TMPDIR), so that what the code writes there counts
+    # against the scratch limits of the run as a whole, bytes and number of files alike (a
+    # tmpfs of its own would cap the bytes only). It goes first: read-only views and a
+    # scratch folder under /tmp are mounted on top of it.
     return [_bwrap_path() or "bwrap", *_system_binds(),
-            "--perms", "1777", "--size", str(min(limits.max_scratch_bytes, _TMP_BYTES)),
-            "--tmpfs", "/tmp",
+            "--bind", str(scratch / ".tmp"), "/tmp",
             *_mount_args(view, scratch),
             "--proc", "/proc", "--dev", "/dev",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",

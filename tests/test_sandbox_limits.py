@@ -173,6 +173,72 @@ def test_open_but_deleted_files_stopped_at_the_scratch_cap(tmp_path):
     assert not os.path.ismount(scratch) and list(scratch.iterdir()) == []
 
 
+TMP_FILES = """
+import os
+made = 0
+try:
+    for k in range(60_000):
+        open(f"/tmp/f{k}", "w").close()
+        made += 1
+except OSError as err:
+    print("stopped", err.errno, flush=True)
+print("files", made, flush=True)
+"""
+
+TMP_BYTES = """
+import os
+held = 0
+try:
+    for k in range(100):  # files of 1 MB: one file may not pass max_output_bytes
+        with open(f"/tmp/big{k}", "wb") as fh:
+            fh.write(b"x" * 1_000_000)
+        held += 1
+except OSError as err:
+    print("stopped", err.errno, flush=True)
+print("held", held, flush=True)
+"""
+
+
+@needs_bwrap
+@needs_root
+@pytest.mark.slow
+def test_files_in_tmp_count_against_the_scratch_file_cap(tmp_path):
+    # /tmp is scratch's .tmp folder: a tmpfs of its own would cap bytes but not files.
+    limits = Limits(total_timeout=60, memory_mb=1024, max_procs=48, max_scratch_bytes=50_000_000)
+    with scratch_mount(tmp_path / "s", limits.max_scratch_bytes) as scratch:
+        result = run_py(TMP_FILES, scratch, limits)
+        in_tmp = len(list((scratch / ".tmp").iterdir()))
+    print(f"empty files in /tmp: 60000 attempted, {in_tmp} made: {result.reason}")
+    assert in_tmp <= sandbox._MAX_SCRATCH_FILES
+    assert "files 60000" not in result.stdout
+    # Stopped by the watchdog, or the code caught ENOSPC (no inode left) first and ended.
+    stopped = (result.reason or "").startswith("scratch folder limit") or f"stopped {errno.ENOSPC}" in result.stdout
+    assert stopped, (result.reason, result.stdout[-300:], result.stderr[-300:])
+
+
+@needs_bwrap
+@needs_root
+def test_bytes_in_tmp_count_against_the_scratch_byte_cap(tmp_path):
+    limits = Limits(total_timeout=60, memory_mb=1024, max_procs=48, max_scratch_bytes=20_000_000)
+    with scratch_mount(tmp_path / "s", limits.max_scratch_bytes) as scratch:
+        result = run_py(TMP_BYTES, scratch, limits)
+    held = _last_number(result.stdout)
+    print(f"1 MB files in /tmp: 100 MB attempted, {held} MB written: {result.reason}")
+    assert 0 < held and held * 1_000_000 <= limits.max_scratch_bytes
+    # The code caught ENOSPC (no space left on device) and ended by itself.
+    assert f"stopped {errno.ENOSPC}" in result.stdout, (result.stdout, result.stderr[-300:])
+
+
+@needs_bwrap
+def test_tmp_is_the_runs_own_tmpdir(tmp_path):
+    # Without a tmpfs (the watchdog measures scratch), /tmp still lands in scratch.
+    code = "import os, tempfile\nopen('/tmp/a.txt', 'w').write('a')\nprint(sorted(os.listdir(tempfile.gettempdir())))"
+    result = run_sandboxed([PY, "-c", code], tmp_path / "s", limits=Limits(total_timeout=60))
+    assert result.returncode == 0, result.stderr
+    assert "'a.txt'" in result.stdout
+    assert (tmp_path / "s" / ".tmp" / "a.txt").read_text() == "a"
+
+
 @needs_cgroups
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root is exempt from RLIMIT_NPROC")
 def test_fork_storm_capped_by_pids_max_even_for_root_unsandboxed(tmp_path, monkeypatch):
