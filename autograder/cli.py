@@ -94,7 +94,8 @@ def _collect(args, layout: CourseLayout) -> int:
     report = collect(Path(args.submissions), layout.submitted, layout.assignments(), args.assignment,
                      deadlines, roster=roster, mapping=mapping, patterns=patterns, grade_ids=_grade_ids(layout))
     print(report.text())
-    print(f"collected into {layout.submitted}")
+    if report.submissions:
+        print(f"collected into {layout.submitted}")
     if report.unmatched:
         print(f"{len(report.unmatched)} file(s) UNMATCHED (kept in {layout.unmatched}); they get an "
               "'unmatched' row in grades.csv until you resolve them with --map FILE=STUDENT or the roster, "

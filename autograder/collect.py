@@ -536,6 +536,7 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
     manifest_path = out / "collect" / "manifest.json"
     zipped: dict[Path, dt.datetime | None] = {}
     unpacked: Path | None = None
+    made_out = not out.exists()
     try:
         if source.is_file():
             out.mkdir(parents=True, exist_ok=True)
@@ -543,7 +544,10 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
             try:
                 zipped = dict(safe_extract(source, unpacked / "x", limits, report.problems))
             except ValueError as err:  # UnsafeArchive included
-                report.problems.append((source.name, str(err)))
+                message = str(err)
+                if message.startswith(f"{source.name}: "):
+                    message = message[len(source.name) + 2:]
+                report.problems.append((source.name, f"{message}; the whole zip was refused, nothing was written"))
                 return report
             source = unpacked / "x"
         if (source / "submitted").is_dir():
@@ -554,6 +558,8 @@ def collect(source: Path, dest: Path, assignments: list[str], assignment: str | 
     finally:
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a refused zip leaves no trace
     return report
 
 
