@@ -735,6 +735,24 @@ def _probe_source(test_cells: list[dict], stubbed) -> str:
             f"{sorted(stubbed)!r}))\n")
 
 
+def _kernel_manager(folder: Path):
+    """A kernel manager whose kernel is this Python (the one linclass is installed in).
+
+    Jupyter's "python3" kernel can be another environment's (a kernel spec in the user's
+    folder wins), which may lack linclass or hold another version of it.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    spec = folder / "kernels" / "linclass-selfcheck"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "linclass self-check", "language": "python"}))
+    specs = KernelSpecManager(kernel_dirs=[str(spec.parent)], ensure_native_kernel=False)
+    return KernelManager(kernel_name="linclass-selfcheck", kernel_spec_manager=specs)
+
+
 def run_notebook(path: Path, test_cells: list[dict], stubbed=(), timeout: float = 600.0,
                  fast: bool = False) -> tuple[list[PartResult] | None, list[str], list[str]]:
     """Run the notebook in a fresh kernel, then the probe; returns (parts or None, problems, notes)."""
@@ -761,7 +779,8 @@ def run_notebook(path: Path, test_cells: list[dict], stubbed=(), timeout: float 
             folder = tmp
             env["LINCLASS_FAST"] = "1"
         env["LINCLASS_DATA_DIR"] = folder
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        km = _kernel_manager(Path(tmp))
+        client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
                                 resources={"metadata": {"path": str(Path(path).parent.resolve())}})
         try:
             # The kernel's own log (Jupyter's warnings) goes to a file: only the cells' output counts.
@@ -770,6 +789,9 @@ def run_notebook(path: Path, test_cells: list[dict], stubbed=(), timeout: float 
             problems.append(f"a cell ran longer than {timeout:g} s and was stopped; grading stops it too")
         except DeadKernelError as err:
             problems.append(f"the kernel died while running the notebook ({_first_line(err)})")
+        finally:
+            if km.has_kernel:  # a kernel manager passed in is not shut down by the client
+                km.shutdown_kernel(now=True)
     first_error = None
     for i, cell in enumerate(nb.cells[:count]):
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)

@@ -414,6 +414,11 @@ def _run_release(built, python, tmp_path, monkeypatch, data_dir: Path | None):
                                capture_output=True, text=True, cwd=ROOT, timeout=1800,
                                env={**_clean_env(), **env})
         assert check.returncode == 0, f"selfcheck of the filled {a} failed:\n{check.stdout}\n{check.stderr[-3000:]}"
+        # The student's own self-check, from the wheel alone (no grader, no answer key in that venv).
+        kit = subprocess.run([str(python), "-m", "linclass.selfcheck", str(work / f"{a}.ipynb"), "--fast"],
+                             capture_output=True, text=True, cwd=work, timeout=1800, env=_clean_env(**env))
+        assert kit.returncode == 0, f"the kit's selfcheck of the filled {a} failed:\n{kit.stdout}\n{kit.stderr[-3000:]}"
+        assert "selfcheck passed" in kit.stdout and "WARNING" not in kit.stdout + kit.stderr
         print(f"\n[release] {a}: ran in the fresh venv in {t1 - t0:.1f} s, selfcheck {time.monotonic() - t1:.1f} s")
     assert not (cache / "linclass").exists() or not any((cache / "linclass").iterdir()), \
         "a notebook wrote to the CIFAR-10 cache folder"
