@@ -64,10 +64,16 @@ def test_grades_statuses_and_mistakes(graded):
     r = graded["results"]
     assert set(r) == {"correct", "factor2", "tamper", "looping", "broken"}
     assert (r["correct"]["status"], r["correct"]["score"], r["correct"]["mistake_keys"]) == ("graded", 10.0, [])
+    # A regularization mistake costs the reg part (the grad part is judged at reg = 0), and the
+    # speed part of the vectorized version, which no longer agrees with this naive version.
     assert (r["factor2"]["status"], r["factor2"]["score"]) == ("graded", 8.0)
+    speed = r["factor2"]["parts"]["svm_loss_vectorized_vectorized"]
+    assert speed["points"] == 0.0 and "does not agree with your svm_loss_naive" in speed["message"]
     assert r["factor2"]["mistake_keys"] == ["svm_loss_naive: reg_grad_missing_factor_2"]
-    assert r["factor2"]["parts"]["svm_loss_naive_grad"]["points"] == 0.0
-    assert "factor 2" in r["factor2"]["parts"]["svm_loss_naive_grad"]["mistake"]
+    assert r["factor2"]["parts"]["svm_loss_naive_grad"]["points"] == 1.0
+    assert r["factor2"]["parts"]["svm_loss_naive_reg"]["points"] == 0.0
+    assert "factor 2" in r["factor2"]["parts"]["svm_loss_naive_reg"]["mistake"]
+    assert r["factor2"]["parts"]["svm_loss_naive_grad"]["mistake"] is None
 
 
 def test_tampering_earns_nothing_and_is_flagged(graded):
@@ -91,7 +97,7 @@ def test_csv_never_exports_failed_as_zero(graded):
     rows = {row["student"]: row for row in csv.DictReader(open(graded["out"] / "grades.csv"))}
     assert rows["broken"]["svm status"] == "failed"
     assert rows["broken"]["svm score"] == "" and rows["broken"]["svm: svm_loss_naive_loss"] == ""
-    assert rows["correct"]["svm: svm_loss_naive_grad"] == "2"
+    assert rows["correct"]["svm: svm_loss_naive_grad"] == "1"
     assert rows["tamper"]["svm status"] == "flagged"
     assert "reg_grad_missing_factor_2" in rows["factor2"]["svm mistakes"]
     report = (graded["out"] / "report.txt").read_text()

@@ -144,6 +144,9 @@ EDITS = {
                             "    loss += reg * np.sum(W * W)\n", "    loss += 0.5 * reg * np.sum(W * W)\n"),
     "reg_half_convention_grad": ("svm_loss_vectorized", "    dW += 2 * reg * W\n", "    dW += reg * W\n"),
     "reg_grad_missing_factor_2": ("svm_loss_naive", "    dW += 2 * reg * W\n", "    dW += reg * W\n"),
+    "reg_half_convention_naive": ("svm_loss_naive",
+                                  "    loss += reg * np.sum(W * W)\n", "    loss += 0.5 * reg * np.sum(W * W)\n"),
+    "reg_half_convention_naive_grad": ("svm_loss_naive", "    dW += 2 * reg * W\n", "    dW += reg * W\n"),
     "svm_wrong_sign_correct_class": ("svm_loss_naive", "dW[:, y[i]] -= X[i]", "dW[:, y[i]] += X[i]"),
     "no_regularization": ("svm_loss_vectorized", "    loss += reg * np.sum(W * W)\n", ""),
     "no_regularization_grad": ("svm_loss_vectorized", "    dW += 2 * reg * W\n", ""),
@@ -225,7 +228,10 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
             "bug_no_divide": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "forgot_divide_by_n")},
             "bug_reg_factor2": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "reg_grad_missing_factor_2")},
             "bug_wrong_sign": {**ok, "svm_loss_naive": buggy("svm_loss_naive", "svm_wrong_sign_correct_class")},
-            "bug_half_convention": {**ok, "svm_loss_vectorized": buggy(
+            # The 2015/2016 starter's convention, the same in both functions (consistent).
+            "bug_half_convention": {**ok, "svm_loss_naive": buggy(
+                "svm_loss_naive", "reg_half_convention_naive", "reg_half_convention_naive_grad"),
+                                    "svm_loss_vectorized": buggy(
                 "svm_loss_vectorized", "reg_half_convention", "reg_half_convention_grad")},
             "bug_calls_naive": {**ok, "svm_loss_vectorized": buggy("svm_loss_vectorized", "vectorized_calls_naive")},
             "partly_correct": {**CELLS, "svm_loss_naive": CODE["svm_loss_naive"],
@@ -253,8 +259,14 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
 
 
 # What grading the samples must give: student -> (status, score, named mistakes), per
-# assignment, with the points of solutions/ (svm: 38 points, softmax: 34, of which 9 and 8
+# assignment, with the points of solutions/ (svm: 45 points, softmax: 39, of which 16 and 13
 # are written answers graded by hand). tests/test_autograder_samples.py asserts every entry.
+# Parts (docs and the notebooks' test cells): naive loss 3, grad 5, reg 2; vectorized loss 2,
+# grad 3, reg 2, speed 4; then sample_batch, sgd_step, predict (svm 3, 3, 2; softmax 2, 2, 1).
+# The loss and grad parts are at reg = 0 and the reg part is the regularization alone, so a
+# regularization mistake costs only its reg part; the speed part needs the vectorized version
+# to agree with the student's own naive version (a naive bug costs the speed part too: the two
+# disagree), never correctness against the reference.
 EXPECTED = {
     "svm": {
         "instructor_solution": ("needs manual grading", 29.0, []),
@@ -262,13 +274,21 @@ EXPECTED = {
         "untouched_release": ("graded", 0.0, ["svm_loss_naive: not_written", "svm_loss_vectorized: not_written",
                                               "sample_batch: not_written", "sgd_step: not_written",
                                               "predict: not_written"]),
-        "bug_counts_correct_class": ("graded", 25.0, ["svm_loss_naive: svm_counts_correct_class"]),
-        "bug_no_divide": ("graded", 19.0, ["svm_loss_naive: forgot_divide_by_n"]),
+        # naive loss 3, and the speed part 4 (the vectorized version disagrees with the naive one)
+        "bug_counts_correct_class": ("graded", 22.0, ["svm_loss_naive: svm_counts_correct_class"]),
+        # naive loss 3 and grad 5, speed 4
+        "bug_no_divide": ("graded", 17.0, ["svm_loss_naive: forgot_divide_by_n"]),
+        # naive reg 2, speed 4
         "bug_reg_factor2": ("graded", 23.0, ["svm_loss_naive: reg_grad_missing_factor_2"]),
-        "bug_wrong_sign": ("graded", 23.0, ["svm_loss_naive: svm_wrong_sign_correct_class"]),
-        "bug_half_convention": ("graded", 18.0, ["svm_loss_vectorized: reg_half_convention"]),
+        # naive grad 5, speed 4
+        "bug_wrong_sign": ("graded", 20.0, ["svm_loss_naive: svm_wrong_sign_correct_class"]),
+        # a consistent other convention: the two reg parts only (2 + 2); the two versions agree
+        "bug_half_convention": ("graded", 25.0, ["svm_loss_naive: reg_half_convention",
+                                                 "svm_loss_vectorized: reg_half_convention"]),
+        # speed 4
         "bug_calls_naive": ("graded", 25.0, ["svm_loss_vectorized: vectorized_calls_naive"]),
-        "partly_correct": ("graded", 12.0, ["svm_loss_vectorized: no_regularization", "sample_batch: not_written",
+        # vectorized reg 2 and speed 4, sample_batch 3, sgd_step 3
+        "partly_correct": ("graded", 17.0, ["svm_loss_vectorized: no_regularization", "sample_batch: not_written",
                                             "sgd_step: sgd_wrong_sign"]),
     },
     "softmax": {
@@ -277,9 +297,13 @@ EXPECTED = {
         "untouched_release": ("graded", 0.0, ["softmax_loss_naive: not_written",
                                               "softmax_loss_vectorized: not_written", "sample_batch: not_written",
                                               "sgd_step: not_written", "predict: not_written"]),
-        "bug_no_max": ("graded", 15.0, ["softmax_loss_vectorized: softmax_no_max_subtraction"]),
-        "bug_minus_one": ("graded", 18.0, ["softmax_loss_vectorized: softmax_forgot_minus_one"]),
-        "bug_wrong_axis": ("graded", 15.0, ["softmax_loss_vectorized: softmax_wrong_axis"]),
+        # vectorized loss 2 and grad 3 (every score shifted by 1e3 overflows), speed 4
+        "bug_no_max": ("graded", 17.0, ["softmax_loss_vectorized: softmax_no_max_subtraction"]),
+        # vectorized grad 3, speed 4
+        "bug_minus_one": ("graded", 19.0, ["softmax_loss_vectorized: softmax_forgot_minus_one"]),
+        # vectorized loss 2, grad 3, speed 4
+        "bug_wrong_axis": ("graded", 17.0, ["softmax_loss_vectorized: softmax_wrong_axis"]),
+        # vectorized 11, sgd_step 2, predict 1
         "partly_correct": ("graded", 12.0, ["softmax_loss_vectorized: not_written", "sgd_step: not_written",
                                             "predict: predict_argmin"]),
     },
@@ -371,7 +395,8 @@ def mini_source(assignment: str = "svm"):
         _test(f"{naive}_loss", naive, f"check_loss({naive}, '{naive}', seed=0, part='loss')", 2,
               visible=f"W = 0.0001 * np.random.randn(3073, 10)\nloss, _ = {naive}(W, data['X_dev'], "
               "data['y_dev'], 0.0)\nassert np.isfinite(loss)\n"),
-        _test(f"{naive}_grad", naive, f"check_loss({naive}, '{naive}', seed=0, part='grad')", 2),
+        _test(f"{naive}_grad", naive, f"check_loss({naive}, '{naive}', seed=0, part='grad')", 1),
+        _test(f"{naive}_reg", naive, f"check_loss({naive}, '{naive}', seed=0, part='reg')", 1),
         _solution_cell(vec),
         _test(f"{vec}_loss", vec, f"check_loss({vec}, '{vec}', seed=0, part='loss')", 1),
         _test(f"{vec}_grad", vec, f"check_loss({vec}, '{vec}', seed=0, part='grad')", 1),
