@@ -16,7 +16,7 @@ never overwrite each other: ``record`` sets only ``auto_score``, ``auto_comment`
 ``record`` also writes nbgrader's autograded notebook (``autograded/<student>/<a>/<a>.ipynb``),
 which formgrader shows to the person grading: the student's answers in the source's
 structure, the visible tests, and the rubric of every written answer (cells tagged
-``rubric`` in the source, see ``rubric_cells``). nbgrader's ``generate_feedback`` strips
+``rubric`` in the source, see ``autograder.rubric``). nbgrader's ``generate_feedback`` strips
 the rubric again (``autograder/nbgrader_config.py``).
 
 The gradebook is written only from the grader's main process, never from a worker and
@@ -39,11 +39,15 @@ from typing import Any
 
 from autograder.notebook import grade_id, graded_parts
 from autograder.results import PartResult, Status, SubmissionResult
+from autograder.rubric import is_rubric, rubric_cells
 
 NEEDS_PERSON = "needs manual grading"
 """PartResult.message of a written answer that waits for a person (autograder.grade)."""
 NOT_ANSWERED = "not answered"
 """PartResult.message of a written answer left as released (autograder.grade)."""
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What nbgrader's collect keeps next to a submitted notebook and its autograde copies to
+the autograded folder (release_feedback needs both)."""
 BY_HAND = "graded by your instructor"
 """PartResult.message of a written answer once a person has graded it in formgrader."""
 
@@ -54,9 +58,6 @@ def waits_for_person(part: PartResult) -> bool:
     return part.manual and part.message != NOT_ANSWERED and not part.message.startswith(BY_HAND)
 
 
-RUBRIC_TAG = "rubric"
-"""The cell tag of a rubric in the source notebook (a markdown cell right after the
-manually graded answer it belongs to; never in the release or in a student's feedback)."""
 
 
 def file_digest(path: Path) -> str:
@@ -110,38 +111,6 @@ class ResultStore:
                 out.append(res)
         return out
 
-
-
-# -- rubrics ----------------------------------------------------------------------------
-
-def is_rubric(cell) -> bool:
-    """True for a rubric cell: its metadata tags include "rubric"."""
-    metadata = cell.get("metadata", {})
-    tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
-    return isinstance(tags, list) and RUBRIC_TAG in tags
-
-
-def rubric_cells(source_nb) -> dict[str, list]:
-    """grade_id -> the rubric cells of that manually graded answer, in notebook order.
-
-    A rubric cell belongs to ``metadata.linclass.rubric_for`` when it names a grade_id,
-    else to the nearest graded answer cell above it. A rubric above every graded cell
-    belongs to no answer and is left out.
-    """
-    out: dict[str, list] = {}
-    last: str | None = None
-    for cell in source_nb.cells:
-        if is_rubric(cell):
-            linclass_meta = cell.get("metadata", {}).get("linclass", {})
-            target = linclass_meta.get("rubric_for") if isinstance(linclass_meta, dict) else None
-            target = target if isinstance(target, str) and target else last
-            if target:
-                out.setdefault(target, []).append(cell)
-            continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if isinstance(meta, dict) and meta.get("grade") and grade_id(cell):
-            last = grade_id(cell)
-    return out
 
 
 def _with_rubrics(nb, source_nb):
@@ -343,6 +312,11 @@ def write_autograded(submitted_nb: Path, source_nb, release_nb, result: Submissi
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         nbformat.write(nb, fh)
     os.replace(tmp, path)
+    # As nbgrader's autograde does: generate_feedback and release_feedback read them there.
+    for name in NBGRADER_FILES:
+        kept = Path(submitted_nb).parent / name
+        if kept.is_file():
+            (path.parent / name).write_text(kept.read_text())
     return path
 
 

@@ -12,6 +12,7 @@ git-ignored ``autograder/work/``.
 import os
 import re
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearHiddenTests,
@@ -19,11 +20,14 @@ from nbgrader.preprocessors import (
     ClearOutput,
     ClearSolutions,
     ComputeChecksums,
+    GetGrades,
     IncludeHeaderFooter,
     InstantiateTests,
     LockCells,
     SaveCells,
 )
+
+from autograder.rubric import ClearRubric
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it reads this file)
 
@@ -100,9 +104,15 @@ class ClearSolutionsWithMessage(ClearSolutions):
 
 
 # nbgrader's own list (nbgrader/converters/generate_assignment.py) with ClearSolutions
-# swapped for the subclass above.
+# swapped for the subclass above, and the rubric cells removed first.
 c.GenerateAssignment.preprocessors = [
-    IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutionsWithMessage, ClearOutput,
+    IncludeHeaderFooter, ClearRubric, InstantiateTests, LockCells, ClearSolutionsWithMessage, ClearOutput,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
     ComputeChecksums, CheckCellMetadata,
 ]
+
+
+# nbgrader's own feedback (generate_feedback reads the autograded notebooks): no rubric
+# (autograder/rubric.py) and no hidden test reaches a student, then nbgrader's own list
+# (converters/generate_feedback.py).
+c.GenerateFeedback.preprocessors = [ClearRubric, ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

@@ -15,7 +15,7 @@ import autograder  # noqa: F401  (first: it keeps nbformat's import fast)
 import nbformat
 
 from autograder import cli
-from autograder.gradebook import rubric_cells
+from autograder.rubric import rubric_cells
 from tools import make_samples as ms
 
 pytestmark = pytest.mark.slow
