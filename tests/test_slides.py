@@ -219,8 +219,9 @@ def test_every_slide_fits_offline(chromium, slides_page, size, tmp_path):
 
 def main(argv):
     """Print every slide's height (slide pixels) and bottom edge (window pixels) at both sizes."""
-    from playwright.sync_api import sync_playwright
     import tempfile
+
+    from playwright.sync_api import sync_playwright
 
     page_path = Path(argv[0]).resolve()
     rows = {}
