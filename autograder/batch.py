@@ -478,7 +478,8 @@ def write_all_feedback(layout: CourseLayout, results: list[SubmissionResult] | N
             if answers is None and r.status != Status.FAILED:
                 warn(f"  the feedback of {r.student}/{r.assignment} has no \"your answers\" section: its notebook "
                      f"{layout.submitted_notebook(r.student, r.assignment)} is missing or unreadable")
-            paths.append(write_feedback(r, layout.feedback, answers))
+            paths.append(write_feedback(r, layout.feedback, answers,
+                                        layout.submitted_notebook(r.student, r.assignment).parent))
         except Exception as err:
             warn(f"  could not write the feedback of {r.student}/{r.assignment}: {type(err).__name__}: {err}")
     return paths

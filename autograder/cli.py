@@ -156,11 +156,36 @@ def _export(layout: CourseLayout, args=None) -> int:
         return 1
     print(export.text)
     print(f"grades: {layout.grades_csv}\nreport: {layout.report_txt} and {layout.report_png}")
+    if getattr(args, "canvas", None) and (code := _canvas(args, layout, export.rows)):
+        return code
     if export.unmatched:
         print(f"{len(export.unmatched)} collected file(s) are UNMATCHED (see above and grades.csv): resolve "
               f"them with collect --map FILE=STUDENT or a roster entry. Exit code {UNMATCHED_EXIT}.",
               file=sys.stderr)
         return UNMATCHED_EXIT
+    return 0
+
+
+def _canvas(args, layout: CourseLayout, rows) -> int:
+    """Write OUT/canvas_<a>.csv for Canvas's gradebook import; 2 when the export is unusable."""
+    from autograder.export import CanvasError, write_canvas_csv
+
+    assignments = sorted({r.assignment for r in rows})
+    assignment = args.assignment or (assignments[0] if len(assignments) == 1 else None)
+    if assignment is None:
+        print(f"linclass-grade: --canvas needs --assignment, one of {', '.join(assignments)}", file=sys.stderr)
+        return 2
+    try:
+        canvas = write_canvas_csv(rows, Path(args.canvas), assignment, layout.out / f"canvas_{assignment}.csv",
+                                  args.canvas_column)
+    except CanvasError as err:
+        print(f"linclass-grade: {err}", file=sys.stderr)
+        return 2
+    print(f"Canvas: {canvas.path} (column {canvas.column!r}: {len(canvas.scored)} scored, {len(canvas.blank)} "
+          "left blank); import it in Canvas with Grades > Import")
+    if canvas.not_in_roster:
+        print(f"NOT in the Canvas file (no row in {args.canvas}): {', '.join(canvas.not_in_roster)}",
+              file=sys.stderr)
     return 0
 
 
@@ -324,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write grades.csv and the class report (text and PNG)")
     p.add_argument("--roster", metavar="CSV", help="the class roster (default: the one given before, kept "
                    "as OUT/roster.csv); every rostered student gets a row")
+    p.add_argument("--canvas", metavar="CSV", help="a Canvas gradebook export (Grades > Export): also write "
+                   "OUT/canvas_<a>.csv, the final scores in Canvas's import format")
+    p.add_argument("--canvas-column", metavar="NAME", help="the Canvas column to fill (default: the one named "
+                   "'<assignment> (<id>)', else a new column)")
     _late_options(p)
     _common(p, grading=False)
     p.set_defaults(func=cmd_export)

@@ -147,9 +147,19 @@ def render(result: SubmissionResult, answers: dict[str, str] | None = None) -> s
     return "\n".join(out)
 
 
-def write_feedback(result: SubmissionResult, feedback_dir: Path, answers: dict[str, str] | None = None) -> Path:
-    """Write feedback_dir/<student>/<assignment>/<assignment>.html; return its path."""
+def write_feedback(result: SubmissionResult, feedback_dir: Path, answers: dict[str, str] | None = None,
+                   submitted_dir: Path | None = None) -> Path:
+    """Write feedback_dir/<student>/<assignment>/<assignment>.html; return its path.
+
+    submitted_dir: the folder of the submitted notebook; nbgrader's timestamp.txt and
+    submission_secret.txt found there are copied next to the page, so that with --out at
+    nbgrader's folder ``nbgrader release_feedback`` can hand this page out.
+    """
     path = Path(feedback_dir) / result.student / result.assignment / f"{result.assignment}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(result, answers), encoding="utf-8")
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        kept = Path(submitted_dir) / name if submitted_dir is not None else None
+        if kept is not None and kept.is_file():
+            (path.parent / name).write_text(kept.read_text())
     return path

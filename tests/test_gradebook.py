@@ -111,8 +111,15 @@ def test_manual_grades_survive_a_regrade_and_reach_every_output(course):
     assert bob["predict_correct"] == (0.0, 0.5, False) and bob["q_initial_loss"] == (None, 0.0, False)
 
     assert cli.main(["feedback", *course["args"][:6]]) == 0
-    assert cli.main(["export", *course["args"][:6]]) == 0
+    canvas = course["root"] / "canvas_export.csv"
+    canvas.write_text("Student,ID,SIS User ID,SIS Login ID,Section,svm (4711),Current Score\n"
+                      "    Points Possible,,,,,11.00,(read only)\n"
+                      + "".join(f'"{name.title()}, A",{100 + i},{name},{name}@uni,S1,,\n'
+                                for i, name in enumerate(("alice", "bob", "carol", "dave"))))
+    assert cli.main(["export", *course["args"][:6], "--canvas", str(canvas)]) == 0
     out = course["out"]
+    uploaded = {row["SIS User ID"]: row["svm (4711)"] for row in csv.DictReader(open(out / "canvas_svm.csv"))}
+    assert uploaded == {"": "11", "alice": "11", "bob": "9.75", "carol": "10", "dave": ""}  # "" = Points Possible
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert (rows["alice"]["svm status"], rows["alice"]["svm score"], rows["alice"]["svm: q_initial_loss"]) == (
         "graded", "11", "1")
