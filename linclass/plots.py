@@ -89,8 +89,9 @@ def plot_search_results(results):
     """Training and validation accuracy of a hyperparameter search, over log lr and log reg.
 
     Inputs:
-    - results: dict mapping (learning_rate, reg) to (train_accuracy, val_accuracy), as
-      returned by linclass.reference.tuning.hyperparameter_search. Values must be > 0 (log axes).
+    - results: dict mapping (learning_rate, reg) to (train_accuracy, val_accuracy), the
+      results of a search such as the notebooks' random search. The learning rates and regs
+      must be > 0 (log axes).
 
     Returns a Figure with two scatter plots (training, validation) sharing a colour scale.
     """

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from linclass.reference.classifiers import LinearSVM, Softmax
-from linclass.reference.tuning import format_results, hyperparameter_search
+from linclass.reference.tuning import format_results, hyperparameter_search, random_search
 
 
 def blobs(N, seed, D=8, C=3, noise=2.5):
@@ -109,3 +109,52 @@ def test_fast_fit_float32_and_bad_arguments():
         fast_fit(LinearSVM, X, y, X, y, batch_size=50, learning_rate=0.0)
     with pytest.raises(ValueError, match="epochs"):
         fast_fit(LinearSVM, X, y, X, y, batch_size=50, epochs=0)
+
+
+# --- random search on a log scale -----------------------------------------------------------
+
+def test_random_search_draws_on_a_log_scale_inside_the_ranges():
+    X_train, y_train = blobs(200, 5)
+    X_val, y_val = blobs(100, 6)
+    results, best_model, best_val = random_search(Softmax, X_train, y_train, X_val, y_val,
+                                                  learning_rate_range=(1e-4, 1e-1), reg_range=(1e-3, 1e1),
+                                                  num_trials=40, num_iters=5, batch_size=20, seed=3)
+    assert len(results) == 40
+    lrs = np.log10([lr for lr, _ in results])
+    regs = np.log10([reg for _, reg in results])
+    assert lrs.min() >= -4 and lrs.max() <= -1 and regs.min() >= -3 and regs.max() <= 1
+    # On a log scale every decade is drawn about equally often: each of the 3 decades of lr
+    # holds between 6 and 22 of the 40 draws (a linear draw would put about 36 in the top one).
+    counts = np.histogram(lrs, bins=[-4, -3, -2, -1])[0]
+    assert counts.min() >= 6 and counts.max() <= 22, counts
+    assert best_val == max(v for _, v in results.values()) and isinstance(best_model, Softmax)
+    again = random_search(Softmax, X_train, y_train, X_val, y_val, (1e-4, 1e-1), (1e-3, 1e1),
+                          num_trials=40, num_iters=5, batch_size=20, seed=3)[0]
+    assert again == results
+
+
+def test_random_search_trains_the_best_pair_longer():
+    X_train, y_train = blobs(400, 7)
+    X_val, y_val = blobs(200, 8)
+    results, short_model, short_val = random_search(LinearSVM, X_train, y_train, X_val, y_val, (1e-4, 1e-3),
+                                                    (1e-4, 1e-3), num_trials=3, num_iters=2, batch_size=50)
+    _, long_model, long_val = random_search(LinearSVM, X_train, y_train, X_val, y_val, (1e-4, 1e-3),
+                                            (1e-4, 1e-3), num_trials=3, num_iters=2, final_iters=300,
+                                            batch_size=50)
+    assert long_val > short_val and long_val == long_model.accuracy(X_val, y_val)
+    assert long_val > max(v for _, v in results.values())
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"learning_rate_range": (0.0, 1e-3)}, "learning_rate_range"),
+    ({"learning_rate_range": (1e-2, 1e-3)}, "learning_rate_range"),
+    ({"reg_range": "big"}, "reg_range"),
+    ({"num_trials": 0}, "num_trials"),
+    ({"final_iters": 0}, "final_iters"),
+])
+def test_random_search_bad_input(bad, match):
+    X_train, y_train = blobs(50, 9)
+    args = {"learning_rate_range": (1e-4, 1e-3), "reg_range": (1e-4, 1e-3), "num_trials": 1, "num_iters": 1,
+            "batch_size": 10, **bad}
+    with pytest.raises(ValueError, match=match):
+        random_search(Softmax, X_train, y_train, X_train, y_train, **args)

@@ -7,9 +7,15 @@
         learning_rates=[1e-7, 5e-5], regs=[2.5e4, 5e4])
     print(format_results(results))
 
+    results, best_model, best_val = random_search(
+        LinearSVM, X_train, y_train, X_val, y_val,
+        learning_rate_range=(1e-7, 5e-7), reg_range=(1e2, 5e3), num_trials=5, num_iters=300,
+        final_iters=1200)
+
 Every (learning rate, reg) pair trains a new model on the training set; the pair with the
-best validation accuracy wins. The test set is never looked at here: it is used once, at
-the very end, on the chosen model.
+best validation accuracy wins. ``hyperparameter_search`` tries a grid, ``random_search``
+draws each pair at random on a log scale (the assignments' search). The test set is never
+looked at here: it is used once, at the very end, on the chosen model.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import numpy as np
 
 from linclass.reference.classifiers import LinearClassifier, _check_X, _check_y, _positive_int
 
-__all__ = ["hyperparameter_search", "format_results", "fast_fit"]
+__all__ = ["hyperparameter_search", "random_search", "format_results", "fast_fit"]
 
 
 def _values(values, name):
@@ -91,6 +97,59 @@ def hyperparameter_search(model_cls, X_train, y_train, X_val, y_val, learning_ra
         results[(lr, reg)] = (train_acc, val_acc)
         if val_acc > best_val:
             best_model, best_val = model, val_acc
+    return results, best_model, best_val
+
+
+def _log_range(values, name):
+    try:
+        low, high = (float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high) of numbers > 0, got {values!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or not 0 < low <= high:
+        raise ValueError(f"{name} must be a pair (low, high) with 0 < low <= high, got {values!r}")
+    return math.log10(low), math.log10(high)
+
+
+def random_search(model_cls, X_train, y_train, X_val, y_val, learning_rate_range, reg_range,
+                  num_trials=6, num_iters=300, final_iters=None, batch_size=200, seed=0, **train_kwargs):
+    """Random search on a log scale over (learning rate, reg), choosing by validation accuracy.
+
+    Inputs:
+    - model_cls: a LinearClassifier subclass such as LinearSVM or Softmax.
+    - X_train: array of shape (N, D); y_train: int array of shape (N,).
+    - X_val: array of shape (M, D); y_val: int array of shape (M,).
+    - learning_rate_range, reg_range: pairs (low, high) of floats, 0 < low <= high. Each trial
+      draws 10 ** uniform(log10(low), log10(high)) for each, so every factor of 10 in the range
+      is tried equally often.
+    - num_trials: int >= 1, the pairs to try; num_iters: int >= 1, SGD steps per pair.
+    - final_iters: int or None. When given, the best pair is trained again for final_iters
+      steps, and that model is returned if its validation accuracy is higher.
+    - batch_size: passed to train(); seed: int, seeds the draws and (as in
+      hyperparameter_search) every training run; train_kwargs: other arguments for train().
+
+    Returns (results, best_model, best_val), as hyperparameter_search: results maps each drawn
+    (lr, reg) to (train_accuracy, val_accuracy) after num_iters steps.
+    """
+    lr_low, lr_high = _log_range(learning_rate_range, "learning_rate_range")
+    reg_low, reg_high = _log_range(reg_range, "reg_range")
+    num_trials = _positive_int(num_trials, "num_trials")
+    draws = np.random.default_rng(seed)
+    pairs = [(10 ** draws.uniform(lr_low, lr_high), 10 ** draws.uniform(reg_low, reg_high))
+             for _ in range(num_trials)]
+    results, best_model, best_val = {}, None, -1.0
+    for lr, reg in pairs:
+        found, model, val = hyperparameter_search(model_cls, X_train, y_train, X_val, y_val, [lr], [reg],
+                                                  num_iters=num_iters, batch_size=batch_size, seed=seed,
+                                                  **train_kwargs)
+        results.update(found)
+        if val > best_val:
+            best_model, best_val, best_pair = model, val, (lr, reg)
+    if final_iters is not None:
+        _, model, val = hyperparameter_search(model_cls, X_train, y_train, X_val, y_val, [best_pair[0]],
+                                              [best_pair[1]], num_iters=_positive_int(final_iters, "final_iters"),
+                                              batch_size=batch_size, seed=seed, **train_kwargs)
+        if val > best_val:
+            best_model, best_val = model, val
     return results, best_model, best_val
 
 
