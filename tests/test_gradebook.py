@@ -90,6 +90,20 @@ def test_formgrader_sees_the_submission_and_the_rubric(course):
     assert nb.cells[at + 1].source == RUBRIC and "rubric" in nb.cells[at + 1].metadata["tags"]
     assert "### BEGIN HIDDEN TESTS" not in json.dumps(nb)
     assert list(rubric_cells(nb)) == ["q_initial_loss"]
+    # Rendered the way formgrader's submission page renders it (its template, this file).
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": "svm", "notebook_id": "svm", "submission_id": "1", "index": 0, "total": 1,
+                 "base_url": "", "student": "alice", "last_name": None, "first_name": None, "notebook_path": ""}
+    page, _ = HTMLExporter(config=config).from_filename(str(path), resources=resources)
+    answer, grade_box, rubric = (page.index("All scores are near zero"), page.index('id="q_initial_loss-comment"'),
+                                 page.index("Rubric (1 point)."))
+    assert answer < grade_box < rubric
 
 
 def test_manual_grades_survive_a_regrade_and_reach_every_output(course):
