@@ -87,6 +87,7 @@ class Report:
     parts: list = field(default_factory=list)      # PartResult, in notebook order
     problems: list = field(default_factory=list)   # str, each one makes the check fail
     notes: list = field(default_factory=list)      # str, for reading
+    ran: bool = True                               # False: the cells were read, not run
 
     @property
     def ok(self) -> bool:
@@ -116,7 +117,11 @@ class Report:
         if lost:
             lines.append(f"  PROBLEM: {len(lost)} part(s) lose points: {', '.join(lost)}")
         count = len(self.problems) + (1 if lost else 0)
-        lines.append("selfcheck passed" if self.ok else f"selfcheck FAILED: {count} problem(s)")
+        if not self.ok:
+            lines.append(f"selfcheck FAILED: {count} problem(s)")
+        else:
+            lines.append("selfcheck passed" if self.ran else
+                         "selfcheck passed for the cells only: run it without --no-run to check the graded parts")
         return "\n".join(lines)
 
 
@@ -855,8 +860,10 @@ def selfcheck(path, run: bool = True, timeout: float = 600.0, fast: bool = False
         parts, problems, notes = run_notebook(path, tests, found, timeout, fast)
         report.problems += problems
         report.notes += notes
-    elif tests:
-        report.notes.append("--no-run: the cells were read, not run; no points are predicted")
+    else:
+        report.ran = False
+        if not run:
+            report.notes.append("--no-run: the cells were read, not run; no points are predicted")
     by_id = {p.grade_id: p for p in parts or []}
     for c in cells:
         if c["kind"] == "manual":

@@ -401,6 +401,7 @@ def _no_jupyter_noise(result: subprocess.CompletedProcess) -> None:
     text = result.stdout + result.stderr
     for noise in ("Kernel is running", "WARNING", "[IPKernelApp]", "without encryption"):
         assert noise not in text, f"{noise!r} in the self-check's output:\n{text}"
+    assert result.stderr.strip() == "", result.stderr[-2000:]
     assert result.stdout.lstrip().split()[0].startswith(("svm_", "softmax_")), result.stdout[:200]
 
 
