@@ -149,3 +149,41 @@ def test_manual_grades_survive_a_regrade_and_reach_every_output(course):
     # The records on disk are the grader's own: a person's grades live in the gradebook only.
     record = json.loads((out / "results" / "svm" / "alice.json").read_text())["result"]
     assert record["parts"]["q_initial_loss"]["message"] == "needs manual grading"
+
+
+def test_samples_written_answers_graded_by_hand(tmp_path, repo_root):
+    """The course's own samples: the instructor's solution waits for its written answers;
+    once every one is scored in the gradebook it is graded, with both kinds of points."""
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    subs = tmp_path / "submitted"
+    for student in ("instructor_solution", "bug_no_divide"):
+        shutil.copytree(repo_root / "autograder" / "samples" / "submitted" / student / "svm", subs / student / "svm")
+    out = tmp_path / "out"
+    args = ["--course-root", str(repo_root), "--out", str(out), "--assignment", "svm", "--no-kernel",
+            "--cell-timeout", "20"]
+    assert cli.main(["run", str(subs), *args]) == 0
+    first = json.loads((out / "results" / "svm" / "instructor_solution.json").read_text())["result"]
+    assert first["status"] == "needs manual grading"
+    written = {gid: p["max_points"] for gid, p in first["parts"].items() if p["manual"]}
+    assert written, "the svm assignment has written answers"
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        waiting = {g.name for g in gb.find_submission_notebook("svm", "svm", "instructor_solution").grades
+                   if g.needs_manual_grade}
+        assert waiting == set(written)
+        for gid, points in written.items():
+            _formgrader_grade(gb, gb.find_grade(gid, "svm", "svm", "instructor_solution"), points)
+    assert cli.main(["autograde", *args[:4], "--no-kernel", "--regrade"]) == 0
+    assert cli.main(["export", *args[:6]]) == 0
+    assert cli.main(["feedback", *args[:6]]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    row = rows["instructor_solution"]
+    assert row["svm status"] == "graded"
+    assert float(row["svm score"]) == first["score"] + sum(written.values()) == first["max_score"]
+    assert all(row[f"svm: {gid}"] == f"{points:g}" for gid, points in written.items())
+    page = (out / "feedback" / "instructor_solution" / "svm" / "svm.html").read_text()
+    assert "graded by your instructor" in page and "Rubric" not in page
+    bug = rows["bug_no_divide"]
+    assert bug["svm status"] == "graded" and "forgot_divide_by_n" in bug["svm mistakes"]
