@@ -84,7 +84,7 @@ def test_zip_layout(zipped):
     assert "nbgrader==" in requirements and "numpy==" in requirements
 
 
-def _run(zipped, tmp_path, files):
+def _run(zipped, tmp_path, files, **extra_env):
     """Lay out tmp_path as Gradescope's /autograder and run run_autograder there."""
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zipped["zip"]) as zf:
@@ -100,7 +100,7 @@ def _run(zipped, tmp_path, files):
             target.write_text(content)
         else:
             nbformat.write(content, target)
-    env = {**os.environ, "GRADESCOPE_ROOT": str(root), "LINCLASS_PYTHON": sys.executable}
+    env = {**os.environ, "GRADESCOPE_ROOT": str(root), "LINCLASS_PYTHON": sys.executable, **extra_env}
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env, capture_output=True,
                           text=True, timeout=600)
@@ -142,3 +142,12 @@ def test_broken_submission_is_not_graded(zipped, tmp_path):
     assert all(t["status"] == "failed" and t["output"].startswith("not graded") for t in data["tests"])
     empty, _ = _run(zipped, tmp_path / "empty", {"answers.pdf": "%PDF"})
     assert "no notebook in the submission (files: answers.pdf)" in empty["extra_data"]["reason"]
+
+
+@pytest.mark.slow
+def test_container_without_bubblewrap_grades_unsandboxed_and_says_so(zipped, tmp_path):
+    data, stdout = _run(zipped, tmp_path, {"svm.ipynb": zipped["correct"]}, LINCLASS_NO_SANDBOX="1")
+    assert data["score"] == 10.0 and data["extra_data"]["sandboxed"] is False
+    assert "student code runs unsandboxed inside Gradescope's container" in stdout
+    assert "unsandboxed" not in data["output"].lower()  # instructor-only: stdout is hidden from students
+    assert data["stdout_visibility"] == "hidden"
