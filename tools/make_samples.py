@@ -344,7 +344,11 @@ def write_submissions(release_path: Path, source_path: Path, assignment: str, de
         written.append(path)
 
     put("untouched_release", release)
+    from autograder.rubric import is_rubric
+
     solution = nbformat.read(source_path, as_version=4)
+    # The instructor's rubric cells are removed from the release; a submission never has them.
+    solution.cells = [cell for cell in solution.cells if not is_rubric(cell)]
     for cell in solution.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
