@@ -98,7 +98,7 @@ def test_the_inline_question_asks_before_it_tells():
     assert cells[index].metadata["slideshow"]["slide_type"] == "subslide"
     answer = cells[index + 1]
     assert answer.metadata["slideshow"]["slide_type"] == "fragment"
-    assert answer.source.startswith("Both.")
+    assert answer.source.startswith("Both;")
 
 
 def test_slide_tags_are_known_and_the_title_says_how_to_present():
