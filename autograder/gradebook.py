@@ -361,18 +361,24 @@ def manual_grades(db_path: Path) -> dict[tuple[str, str], dict[str, ManualGrade]
     return out
 
 
-def apply_manual(result: SubmissionResult, grades: dict[str, ManualGrade]) -> SubmissionResult:
+def apply_manual(result: SubmissionResult, grades: dict[str, ManualGrade],
+                 unflagged: bool = False) -> SubmissionResult:
     """A copy of result with a person's grades applied; result itself is not changed.
 
     A written answer a person scored reads "graded by your instructor"; an overridden
     automatic score says both numbers; extra credit is added to the part; comments go to
     ``comments``. The score is summed again. "needs manual grading" becomes "graded" once no
     written answer waits; a failed submission a person scored in every part becomes
-    "graded" (the reason stays in its notes). A flag stays for the person to clear.
+    "graded" (the reason stays in its notes). A flagged submission stays flagged until the
+    person clears its flag in formgrader (unflagged: True), then it is graded like the others.
     """
-    if not grades or not result.graded and result.status != Status.FAILED:
+    reviewed = unflagged and result.status == Status.FLAGGED
+    if not (grades or reviewed) or not result.graded and result.status != Status.FAILED:
         return result
     new = SubmissionResult.from_dict(result.to_dict())
+    if reviewed:
+        new.notes.append(f"Set aside for review ({new.reason}); reviewed by your instructor.")
+        new.status, new.reason = Status.NEEDS_MANUAL, None
     by_hand = set()
     for gid, part in new.parts.items():
         g = grades.get(gid)
@@ -405,8 +411,25 @@ def apply_manual(result: SubmissionResult, grades: dict[str, ManualGrade]) -> Su
     return new
 
 
+def unflagged_submissions(db_path: Path) -> set[tuple[str, str]]:
+    """(student, assignment) of every submission in the gradebook whose notebook is not
+    flagged (a person cleared the flag the grader set, or there never was one)."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        return set()
+    out = set()
+    with _gradebook(db_path) as gb:
+        for assignment in gb.assignments:
+            for submission in gb.assignment_submissions(assignment.name):
+                if not any(nb.flagged for nb in submission.notebooks):
+                    out.add((submission.student.id, assignment.name))
+    return out
+
+
 def with_manual_grades(db_path: Path, results: list[SubmissionResult]) -> list[SubmissionResult]:
     """results with the grades a person gave in nbgrader's gradebook at db_path applied
     (see apply_manual); a result the gradebook does not hold is returned as it is."""
     grades = manual_grades(db_path)
-    return [apply_manual(r, grades.get((r.student, r.assignment), {})) for r in results]
+    unflagged = unflagged_submissions(db_path) if any(r.status == Status.FLAGGED for r in results) else set()
+    return [apply_manual(r, grades.get((r.student, r.assignment), {}), (r.student, r.assignment) in unflagged)
+            for r in results]

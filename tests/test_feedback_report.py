@@ -165,3 +165,13 @@ def test_canvas_export_that_is_not_one_says_so(tmp_path):
         export.write_canvas_csv([], bad, "svm", tmp_path / "x.csv")
     with pytest.raises(export.CanvasError, match="cannot read"):
         export.write_canvas_csv([], tmp_path / "nope.csv", "svm", tmp_path / "x.csv")
+
+
+def test_a_flag_stays_until_a_person_clears_it():
+    r = _result(status="flagged", reason="needs a person: uses sys.settrace")
+    r.parts["q_kink"] = PartResult("q_kink", 0.0, 2.0, "not answered", manual=True)
+    assert apply_manual(r, {}).status == Status.FLAGGED
+    assert apply_manual(r, {"svm_loss_naive_grad": ManualGrade(4.0, None, None, False)}).status == Status.FLAGGED
+    cleared = apply_manual(r, {}, unflagged=True)
+    assert cleared.status == Status.GRADED and cleared.reason is None
+    assert "reviewed by your instructor" in cleared.notes[-1]
