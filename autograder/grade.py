@@ -53,7 +53,7 @@ from autograder.notebook import (
     rebuild,
     setup_imports,
 )
-from autograder.probe_driver import probe_functions
+from autograder.probe_driver import Probe
 from autograder.results import PartResult, Status, SubmissionResult
 from autograder.verify import verify_function
 
@@ -62,7 +62,9 @@ HARNESS = Path(__file__).resolve().parent / "harness"
 # timeout. The probe runs answer cells alone, where they only define functions, which takes
 # milliseconds; a cell that never ends (a loop after its functions) would otherwise cost the
 # whole call_timeout a second time, on top of the notebook run's own cell timeout.
-STUCK_CELL_SECONDS = 3.0
+STUCK_CELL_SECONDS = 1.0
+# Seconds the idle probe process may wait beyond the notebook run's own time limit.
+PROBE_WAIT_SLACK = 30.0
 
 
 @dataclass
@@ -200,21 +202,27 @@ def submission_seed(config: GradeConfig, assignment: str, student: str, digest: 
     return int.from_bytes(mac[:6], "big")
 
 
-def _run_probe(scratch: Path, rebuilt, source_nb, functions, config, seed: int,
+def _start_probe(scratch: Path, config) -> Probe:
+    """Start the sandboxed probe process, idle until _run_probe hands it the answer cells:
+    it starts while the notebook run goes on."""
+    limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
+                            memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
+                            max_output_bytes=config.limits.max_output_bytes,
+                            max_scratch_bytes=config.limits.max_scratch_bytes)
+    wait = config.limits.total_timeout + PROBE_WAIT_SLACK if config.run_notebook else PROBE_WAIT_SLACK
+    return Probe(scratch / "probe", limits, wait)
+
+
+def _run_probe(probe: Probe, rebuilt, source_nb, functions, config, seed: int,
                stuck_cell: str | None = None):
-    """Call every graded function in a fresh sandboxed probe; returns a ProbeRun.
+    """Call every graded function in the fresh sandboxed probe; returns a ProbeRun.
 
     stuck_cell: str or None, the grade_id of the answer cell the notebook run stopped at for
         the cell timeout; the probe gives that cell STUCK_CELL_SECONDS instead of call_timeout.
     """
     cells = [{"grade_id": gid, "source": text} for gid, text in rebuilt.code_answers().items()]
-    limits = sandbox.Limits(cell_timeout=config.call_timeout, total_timeout=config.probe_timeout,
-                            memory_mb=config.limits.memory_mb, max_procs=config.limits.max_procs,
-                            max_output_bytes=config.limits.max_output_bytes,
-                            max_scratch_bytes=config.limits.max_scratch_bytes)
     stuck = {stuck_cell: min(STUCK_CELL_SECONDS, config.call_timeout)} if stuck_cell else {}
-    return probe_functions(scratch / "probe", cells, setup_imports(source_nb), functions, seed,
-                           config.call_timeout, limits, stuck)
+    return probe.run(cells, setup_imports(source_nb), functions, seed, config.call_timeout, stuck)
 
 
 def _run_kernel(scratch: Path, rebuilt, config) -> tuple[object | None, str | None, bool, str | None]:
@@ -307,11 +315,13 @@ def grade_submission(notebook_path: Path, assignment: str, student: str, config:
     scratch_root.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=scratch_root))
     try:
-        # The notebook run goes first so that the probe knows which answer cell never ended.
+        # The notebook run goes first so that the probe knows which answer cell never ended;
+        # the probe's process starts meanwhile and waits for the cells.
         executed, kernel_problem, stuck_cell, sandboxed = None, None, None, True
-        if config.run_notebook:
-            executed, kernel_problem, sandboxed, stuck_cell = _run_kernel(scratch, rebuilt, config)
-        probe = _run_probe(scratch, rebuilt, source_nb, functions, config, seed, stuck_cell)
+        with _start_probe(scratch, config) as prober:
+            if config.run_notebook:
+                executed, kernel_problem, sandboxed, stuck_cell = _run_kernel(scratch, rebuilt, config)
+            probe = _run_probe(prober, rebuilt, source_nb, functions, config, seed, stuck_cell)
         sandboxed = sandboxed and probe.sandboxed
     finally:
         if not config.keep_scratch:

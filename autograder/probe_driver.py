@@ -13,10 +13,13 @@ call ran, and where the function's code comes from.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import secrets
 import select
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,37 +132,95 @@ def probe_functions(scratch: Path, cells: list[dict], setup: list[str], function
     call_timeout: seconds per cell and per call; limits: sandbox.Limits for the process;
     stuck_cells: grade_id -> seconds, a shorter allowance for cells that never ended.
     """
-    run = ProbeRun()
-    # A size-limited tmpfs while the probe runs: open-but-deleted files count too.
-    with sandbox.scratch_mount(scratch, int(limits.max_scratch_bytes)):
-        _probe_in(run, scratch, cells, setup, functions, seed, call_timeout, limits, stuck_cells)
-    return run
+    with Probe(scratch, limits) as probe:
+        return probe.run(cells, setup, functions, seed, call_timeout, stuck_cells)
 
 
-def _probe_in(run, scratch, cells, setup, functions, seed, call_timeout, limits, stuck_cells) -> None:
-    result_read, result_write = os.pipe()
-    env = {"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0", "LINCLASS_RESULT_FD": str(result_write)}
-    running = sandbox.start_sandboxed(
-        [sandbox.python_executable(), str(HARNESS / "probe.py")], scratch,
-        readonly=[answer_key.kit_folder(), HARNESS], hidden=answer_key.hidden_paths(),
-        limits=limits, env=env, pass_fds=(result_write,))
-    os.close(result_write)
-    channel = _Channel(running, result_read)
-    try:
-        _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells or {})
-    except TimeoutError:
-        run.problem = f"the probe of your functions gave no answer within {call_timeout + _DEADLINE_SLACK:g} s"
-    except EOFError:
-        run.problem = "the probe of your functions stopped"
-    except (wire.WireError, BrokenPipeError, OSError, TypeError, ValueError, AttributeError) as err:
-        run.problem = f"the probe of your functions sent something unusable ({str(err)[:200]})"
-    finally:
-        running.kill()
-        result = running.wait()
-        os.close(result_read)
-        run.sandboxed = result.sandboxed
-        if run.problem and result.reason:
-            run.problem += f": {result.reason}"
+class Probe:
+    """A probe process started ahead of its work: ``Probe(scratch, limits, wait)`` starts
+    the sandbox, its Python and the harness at once; :meth:`run` hands it the answer cells
+    later. The grader starts it while the notebook run goes on, so that starting it costs no
+    time of its own; until ``run`` sends the cells it holds no student code at all.
+
+    scratch: Path, an empty folder for the run (a size-limited tmpfs while the probe lives);
+    limits: sandbox.Limits; ``limits.total_timeout`` counts from the moment ``run`` sends the
+    cells, and the sandbox is allowed ``wait`` more seconds before that (the notebook run's
+    own limit). Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, scratch: Path, limits: sandbox.Limits, wait: float = 0.0):
+        self.limits = limits
+        self._stack = contextlib.ExitStack()
+        self._running: sandbox.Running | None = None
+        self._start_error: str | None = None
+        try:
+            self._start(scratch, limits, wait)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _start(self, scratch: Path, limits: sandbox.Limits, wait: float) -> None:
+        try:
+            # A size-limited tmpfs while the probe runs: open-but-deleted files count too.
+            self._stack.enter_context(sandbox.scratch_mount(scratch, int(limits.max_scratch_bytes)))
+            self._result_read, result_write = os.pipe()
+            self._stack.callback(os.close, self._result_read)
+            env = {"LINCLASS_FAST": "1", "PYTHONHASHSEED": "0", "LINCLASS_RESULT_FD": str(result_write)}
+            early = dataclasses.replace(limits, total_timeout=float(limits.total_timeout) + max(0.0, wait))
+            try:
+                self._running = sandbox.start_sandboxed(
+                    [sandbox.python_executable(), str(HARNESS / "probe.py")], scratch,
+                    readonly=[answer_key.kit_folder(), HARNESS], hidden=answer_key.hidden_paths(),
+                    limits=early, env=env, pass_fds=(result_write,))
+            finally:
+                os.close(result_write)
+        except OSError as err:
+            self._start_error = f"the probe of your functions could not start ({str(err)[:200]})"
+
+    def run(self, cells: list[dict], setup: list[str], functions: list[str], seed: int,
+            call_timeout: float, stuck_cells: dict | None = None) -> ProbeRun:
+        """Send the cells, call every graded function and end the process; arguments as for
+        :func:`probe_functions`. Call it once."""
+        run = ProbeRun()
+        if self._running is None:
+            run.problem = self._start_error or "the probe of your functions could not start"
+            return run
+        running = self._running
+        # The time limit of the probe counts from here, whatever the sandbox's own allows.
+        limit = float(self.limits.total_timeout)
+        timer = threading.Timer(limit, running.kill, args=(f"timeout after {limit:g} s",))
+        timer.daemon = True
+        timer.start()
+        channel = _Channel(running, self._result_read)
+        try:
+            _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells or {})
+        except TimeoutError:
+            run.problem = f"the probe of your functions gave no answer within {call_timeout + _DEADLINE_SLACK:g} s"
+        except EOFError:
+            run.problem = "the probe of your functions stopped"
+        except (wire.WireError, BrokenPipeError, OSError, TypeError, ValueError, AttributeError) as err:
+            run.problem = f"the probe of your functions sent something unusable ({str(err)[:200]})"
+        finally:
+            timer.cancel()
+            running.kill()
+            result = running.wait()
+            run.sandboxed = result.sandboxed
+            if run.problem and result.reason:
+                run.problem += f": {result.reason}"
+        return run
+
+    def close(self) -> None:
+        """End the process (if it still runs) and remove its tmpfs; safe to call twice."""
+        if self._running is not None:
+            self._running.kill()
+            self._running.wait()
+        self._stack.close()
+
+    def __enter__(self) -> "Probe":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _drive(channel, run, cells, setup, functions, seed, call_timeout, stuck_cells) -> None:

@@ -46,7 +46,10 @@ def _status(status: str, detail: str = "", cell: int | None = None) -> None:
 
 def main(argv: list[str]) -> int:
     src, dest = argv
-    nb = nbformat.read(src, as_version=4)
+    # The grader wrote this notebook itself (a valid v4 notebook): no schema validation,
+    # which would cost more than the rest of reading it.
+    with open(src, encoding="utf-8") as fh:
+        nb = nbformat.v4.reads(fh.read())
     timeout = float(os.environ.get("LINCLASS_CELL_TIMEOUT", "120"))
     running: list[int | None] = [None]     # the index of the cell that is running
     saved = [time.monotonic()]             # when the notebook was last written
