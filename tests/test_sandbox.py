@@ -471,3 +471,30 @@ def test_read_scratch_file_refuses_links_fifos_and_big_files(tmp_path):
         read_scratch_file(tmp_path, "out.json", max_bytes=3)
     with pytest.raises(FileNotFoundError):
         read_scratch_file(tmp_path, "missing")
+
+
+PREDICT = "def predict(W, X):\n    return np.argmax(X.dot(W), axis=1)\n"
+
+
+@needs_bwrap
+def test_probe_started_ahead_waits_for_its_cells_and_its_time_limit_counts_from_them(tmp_path):
+    # The grader starts the probe while the notebook run goes on: the wait is not its time.
+    from autograder.probe_driver import Probe
+
+    limits = Limits(cell_timeout=5, total_timeout=3, memory_mb=768, max_procs=48)
+    with Probe(tmp_path / "early", limits, wait=20) as probe:
+        time.sleep(4)  # longer than total_timeout, before the cells are sent
+        run = probe.run([{"grade_id": "predict", "source": PREDICT}], ["import numpy as np"], ["predict"],
+                        7, call_timeout=2.0)
+    assert run.problem is None, run.problem
+    record = run.records["predict"]
+    assert record.defined and record.outputs and all(ok for ok, _ in record.outputs), record.outputs
+    assert not os.path.ismount(tmp_path / "early")
+    # From the cells on, total_timeout holds as before.
+    t0 = time.monotonic()
+    with Probe(tmp_path / "late", Limits(cell_timeout=5, total_timeout=2, memory_mb=768, max_procs=48),
+               wait=20) as probe:
+        run = probe.run([{"grade_id": "predict", "source": "while True:\n    pass\n"}], [], ["predict"], 7,
+                        call_timeout=30.0)
+    assert run.problem and "timeout after 2 s" in run.problem, run.problem
+    assert time.monotonic() - t0 < 15

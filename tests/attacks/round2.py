@@ -595,7 +595,7 @@ class Attack2(Attack):
         honest content deserves; "" when it is not graded for points (identity, run breaking).
     report: a key the attack reports in an "R2REPORT key=value" note, and limit_key which
         GradeConfig/Limits value it must not exceed ("memory_mb", "max_scratch_bytes",
-        "max_files"); see tests/test_attacks_round2.py.
+        "max_files"); see tests/test_attacks.py.
     """
     klass: int = 0
     deserved: str = ""
