@@ -151,6 +151,10 @@ def _gradebook(db_path: Path) -> Iterator[Any]:
             yield gb
 
 
+_CELLS_READY: set[tuple[str, str]] = set()
+"""(gradebook, assignment) pairs whose cells this process has put in place already."""
+
+
 def _ensure_cells(db_path: Path, assignment: str, source_nb, release_nb=None) -> None:
     """Put the assignment's notebook and cells in the gradebook the way nbgrader's
     ``generate_assignment`` does (its SaveCells preprocessor), unless they are there.
@@ -162,6 +166,9 @@ def _ensure_cells(db_path: Path, assignment: str, source_nb, release_nb=None) ->
     from nbgrader.api import MissingEntry
     from nbgrader.preprocessors import SaveCells
 
+    key = (str(Path(db_path).absolute()), assignment)
+    if key in _CELLS_READY and Path(db_path).is_file():
+        return
     wanted = {p["grade_id"] for p in graded_parts(source_nb)}
     with _gradebook(db_path) as gb:
         gb.update_or_create_assignment(assignment)
@@ -170,6 +177,7 @@ def _ensure_cells(db_path: Path, assignment: str, source_nb, release_nb=None) ->
         except MissingEntry:
             have = set()
     if wanted <= have and have:
+        _CELLS_READY.add(key)
         return
     nb = nbformat.from_dict(json.loads(json.dumps(source_nb)))
     checksums = {}
@@ -192,6 +200,7 @@ def _ensure_cells(db_path: Path, assignment: str, source_nb, release_nb=None) ->
             raise ValueError(f"the gradebook {db_path} holds assignment {assignment!r} with other graded "
                              f"cells than its source notebook ({err}); grade into a new --out, or "
                              "remove the old submissions with `nbgrader db assignment remove`") from None
+    _CELLS_READY.add(key)
 
 
 def _auto_score(result: SubmissionResult, part: PartResult) -> float | None:
