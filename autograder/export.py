@@ -198,16 +198,19 @@ def report_plot(results: list[SubmissionResult], path: Path) -> Path:
     fig, axes = plt.subplots(len(assignments), 3, figsize=(18, 4.4 * len(assignments)), squeeze=False)
     for row, a in zip(axes, assignments):
         rs = [r for r in results if r.assignment == a and r.graded]
-        gids = [g for g in _part_ids(rs, a) if not any(r.parts[g].manual for r in rs if g in r.parts)]
+        # Written answers count once a person has graded them (or they were left unanswered).
+        gids, labels, fractions = [], [], []
+        for g in _part_ids(rs, a):
+            done = [r.parts[g] for r in rs if g in r.parts and not _waits_for_person(r.parts[g])
+                    and r.parts[g].max_points > 0]
+            if done:
+                gids.append(g)
+                labels.append(g + (" (written)" if done[0].manual else ""))
+                fractions.append(sum(min(1.0, p.points / p.max_points) for p in done) / len(done))
         row[0].set_title(f"{a}: score per part ({len(rs)} graded)")
         if gids:
-            fractions = []
-            for g in gids:
-                vals = [r.parts[g].points / r.parts[g].max_points for r in rs
-                        if g in r.parts and r.parts[g].max_points > 0]
-                fractions.append(sum(vals) / len(vals) if vals else 0.0)
             row[0].barh(range(len(gids)), fractions, color="#4477aa")
-            row[0].set_yticks(range(len(gids)), gids, fontsize=8)
+            row[0].set_yticks(range(len(gids)), labels, fontsize=8)
             row[0].invert_yaxis()
             row[0].set_xlim(0, 1)
             row[0].set_xlabel("mean fraction of the points")

@@ -122,12 +122,17 @@ def test_report_plot_integer_ticks_empty_panels_and_histogram(tmp_path, monkeypa
     assert "total scores" in totals.get_title() and len(totals.patches) > 0
     assert sum(p.get_height() for p in totals.patches) == 3
     assert all(float(t).is_integer() for t in totals.get_yticks())
+    assert "q_kink (written)" not in [t.get_text() for t in scores.get_yticklabels()]  # still to grade
     plt.close("all")
     figures.clear()
     bugs = [_with_mistakes(s, ["svm_loss_naive: forgot_divide_by_n"]) for s in "abc"]
     export.report_plot(bugs, tmp_path / "r2.png")
     ticks = figures[0].axes[2].get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
+    figures.clear()
+    graded = apply_manual(_result("d", status="needs manual grading"), {"q_kink": ManualGrade(1.0, None, None, False)})
+    export.report_plot([graded], tmp_path / "r3.png")
+    assert "q_kink (written)" in [t.get_text() for t in figures[0].axes[0].get_yticklabels()]
 
 
 CANVAS = """Student,ID,SIS User ID,SIS Login ID,Section,svm (1234),softmax (1235),Current Score
