@@ -131,8 +131,9 @@ def render(result: SubmissionResult, answers: dict[str, str] | None = None) -> s
                    "</th><th>result</th></tr>")
         out += rows
         out.append("</table>")
-        out.append("<p>The checks ran your functions on fresh inputs that are not in the notebook, "
-                   "and compared the results with the course's reference implementation.</p>")
+        if result.graded:
+            out.append("<p>The checks ran your functions on fresh inputs that are not in the notebook, "
+                       "and compared the results with the course's reference implementation.</p>")
     if comments:  # comments on answer cells that are not graded parts themselves
         out.append("<h2>Comments from your instructor</h2><ul>"
                    + "".join(f"<li><b>{_e(gid)}</b>: {_e(text)}</li>" for gid, text in comments.items())

@@ -28,6 +28,7 @@ def test_failed_page_shows_no_score():
     assert "Score:" not in page and "0 / 10" not in page
     assert "this is not a score of zero" in page and "could not be graded automatically" in page
     assert "<td>— / 3</td>" in page  # no points per part either
+    assert "fresh inputs" not in page  # nothing was checked
 
 
 @pytest.mark.parametrize("status", ["missing", "unmatched"])
