@@ -7,9 +7,13 @@ top to bottom in a fresh Jupyter kernel (nbclient), in full mode (not LINCLASS_F
 CIFAR-10 copy named by LINCLASS_DATA_DIR, the way a student's finished notebook runs. The
 clock covers kernel start to the last cell. The two notebooks take turns (svm, softmax,
 svm, ...), so both see the same load. Also reported: the best validation accuracy and the
-test accuracy each notebook printed, and its three slowest cells.
+test accuracy each notebook printed, the load average of the machine during the runs, and
+the three slowest cells.
 
-Target (issue 8, target 5): at most 60 s per notebook. Without real data: SKIPPED.
+Targets: at most 60 s per notebook on 2 cores, and the students' target of the random search,
+a best validation accuracy of at least 0.39 (both notebooks). The JPEG copy of CIFAR-10 this
+repository is tested with gives slightly different figures from the official archive; the row
+names the folder it ran on. Without real data: SKIPPED.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ for p in (str(ROOT), str(HERE)):
 from _common import option, row, skipped  # noqa: E402
 
 TARGET_S = 60.0
+TARGET_VAL = 0.39
 NOTEBOOKS = ("svm", "softmax")
 
 
@@ -90,6 +95,8 @@ def run(ctx=None) -> list[dict]:
             seconds, nb = run_notebook(name, data_dir)
             times[name].append(seconds)
             last[name] = nb
+    load = os.getloadavg()[0]
+    copy = f"the CIFAR-10 copy in {data_dir}"
     rows = []
     for name in NOTEBOOKS:
         nb = last[name]
@@ -99,10 +106,11 @@ def run(ctx=None) -> list[dict]:
         slowest = ", ".join(f"{gid} {s:.1f} s" for s, gid in cells[:3])
         val = _printed(nb, "best validation accuracy:")
         test = _printed(nb, "final test accuracy:")
+        reached = val is not None and val >= TARGET_VAL
         rows.append(row(f"solutions/{name} end to end, real data", round(t, 1), "s", round(t / TARGET_S, 2),
-                        f"<= {TARGET_S:g} s", t <= TARGET_S,
-                        f"median of {repeats}; best val {val}, test {test} (on the given CIFAR-10 copy); "
-                        f"slowest cells: {slowest}"))
+                        f"<= {TARGET_S:g} s and best val >= {TARGET_VAL:g}", t <= TARGET_S and reached,
+                        f"median of {repeats}; best val {val}, test {test} (on {copy}); "
+                        f"load average {load:.1f} on {os.cpu_count()} cores; slowest cells: {slowest}"))
     return rows
 
 
