@@ -32,8 +32,9 @@ Parts of a loss (the contract of the notebooks' test cells ``<function>_<part>``
   on the same cases (``naive_outputs``): ``bugs.outputs_match`` (rtol 1e-6, atol 1e-9) on
   every case but "advice" where the naive version returned. When the naive version is
   missing (None, or it raised on every case: the release's stub) a vectorized function that
-  returns well-formed (loss, dW) on every case passes, unless its loss is the same on every
-  case or its dW is all zeros (a constant stub is not a loss). A loop read by the static scan, a
+  returns well-formed (loss, dW) on every case passes. In every case the loss must not be
+  the same on every case and dW not all zeros (a constant stub is no loss, even when its
+  naive version is the same stub). A loop read by the static scan, a
   line count that grows with N (or more than 400 lines at N = 40), or a call to the naive
   version fails the part, whatever the correctness. The visible test mirrors this with
   ``checks.vectorization_report`` and ``checks.check_agree``.
@@ -293,16 +294,16 @@ def _judge_speed(name, case_list, outputs, parts, profile, naive_outputs, loops,
     if broken:
         return PartVerdict(False, f"{name} is vectorized but did not return a pair (loss, dW) of the right "
                                   f"shapes on the case '{broken[0]['label']}'.")
+    # The function must compute something from its inputs: a stub returning a constant is
+    # vectorized, and agrees with a naive stub returning the same constant, but it is no loss.
+    data = [_pair(o) for c, o in comparable if role(c) == "data"]
+    if len({round(loss, 12) for loss, _ in data}) <= 1 or all(not np.any(dW) for _, dW in data):
+        return PartVerdict(False, (f"{name} returns the same loss on every case, or a gradient of zeros: "
+                                   "speed points need a loss that is computed from W, X and y."))
     naive = list(naive_outputs or [])
     usable = [(c, o, n) for (c, o), n in zip(zip(case_list, outputs), naive)
               if role(c) != "advice" and n[0] and not _unsupported(n[1])]
     if not usable:
-        # No naive version to agree with: the function must at least compute something from
-        # its inputs (a stub returning a constant is vectorized, but it is not the loss).
-        data = [_pair(o) for c, o in comparable if role(c) == "data"]
-        if len({round(loss, 12) for loss, _ in data}) <= 1 or all(not np.any(dW) for _, dW in data):
-            return PartVerdict(False, (f"{name} returns the same loss on every case, or a gradient of zeros: "
-                                       "speed points need a loss that is computed from W, X and y."))
         return PartVerdict(True, vec_msg + " (no naive version ran to compare with)")
     for case, out, nout in usable:
         if not bugs.outputs_match(out[1], nout[1], rtol=1e-6, atol=1e-9):
