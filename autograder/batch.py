@@ -261,8 +261,10 @@ def _detach_mounts(folder: Path) -> None:
 def _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, facts, progress, warning):
     from autograder import gradebook
 
-    for n, res in enumerate(graded, 1):
-        res = facts.apply([res])[0]
+    for n, raw in enumerate(graded, 1):
+        # The record keeps the grade alone; who sent it when (collect's manifest) and the late
+        # penalty are put on each time results are read, so they can never go stale.
+        res = facts.apply([raw])[0]
         _keep_history(store, res.assignment, res.student, digests.get((res.assignment, res.student)))
         try:
             gradebook.record(layout.gradebook, notebooks.source(res.assignment), res,
@@ -271,7 +273,7 @@ def _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, f
                              autograded_dir=layout.out / "autograded")
         except Exception as err:  # the record below still keeps the grade
             warning(f"  could not write {res.student}/{res.assignment} to the gradebook: {err}")
-        store.save(res, digests.get((res.assignment, res.student)))
+        store.save(raw, digests.get((res.assignment, res.student)))
         batch.results.append(res)
         batch.graded += 1
         score = "" if res.status == Status.FAILED else f" {res.score:g}/{res.max_score:g}"
@@ -281,19 +283,20 @@ def _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, f
 
 def _keep_history(store, assignment: str, student: str, digest: str | None) -> None:
     """Before a new grade replaces the record of another notebook (a newer submission),
-    copy the old record to results/<a>/history/<student>@<its submission time>.json."""
+    copy the old record to results/<a>/history/<student>@<when it was graded>-<digest>.json."""
+    import datetime as dt
     import json
     import shutil
 
     path = store.path(assignment, student)
     try:
         data = json.loads(path.read_text())
+        graded_at = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%dT%H-%M-%S")
     except (OSError, ValueError):
         return
     if data.get("digest") == digest:
         return
-    when = str((data.get("result") or {}).get("submitted_at") or str(data.get("digest"))[:12])
-    target = path.parent / "history" / f"{student}@{when.replace(':', '-').replace(' ', 'T')}.json"
+    target = path.parent / "history" / f"{student}@{graded_at}-{str(data.get('digest'))[:8]}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
 
