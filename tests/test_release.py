@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 ASSIGNMENTS = release.assignment_names(ROOT)
-# What a student needs to run the notebooks: nothing of the grader's stack.
-STUDENT_DEPENDENCIES = {"numpy", "matplotlib", "pillow", "tqdm", "jupyterlab", "ipykernel"}
+# What a student needs to run the notebooks and the self-check (python -m linclass.selfcheck runs
+# a notebook with nbclient): the Jupyter stack JupyterLab brings anyway, nothing of the grader's.
+STUDENT_DEPENDENCIES = {"numpy", "matplotlib", "pillow", "tqdm", "jupyterlab", "ipykernel", "nbformat", "nbclient",
+                        "jupyter-client"}
 # Offline: any download attempt in the kernel goes to a closed port and fails at once.
 NO_NETWORK = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
 
