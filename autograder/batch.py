@@ -154,7 +154,7 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
                 submitted: Path | None = None, workers: int | None = None,
                 scheduler: str | None = None, regrade: bool = False,
                 progress: Say | None = _stdout, warn: Say | None = _stderr,
-                allow_unsandboxed: bool = False) -> BatchResult:
+                allow_unsandboxed: bool = False, policies: dict | None = None) -> BatchResult:
     """Grade every submission collected under layout.submitted; skip what is recorded.
 
     layout: CourseLayout; config: GradeConfig (``layout.grade_config(...)``).
@@ -165,6 +165,8 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
     progress: called with one line per step and per graded submission (None: silent);
         warn: called with each warning (also kept in BatchResult.warnings).
     allow_unsandboxed: grade even without a working bubblewrap (warned once for the run).
+    policies: assignment -> lateness.Policy over the course's grading.cfg (for the late
+        penalty written into nbgrader's gradebook).
     Raises SandboxMissing when bubblewrap is missing and allow_unsandboxed is False, and
     NoSubmissions when nothing is found to grade.
     """
@@ -205,7 +207,7 @@ def grade_batch(layout: CourseLayout, config, *, assignment: str | None = None,
     notebooks = _Notebooks(layout)
     t0, started = time.monotonic(), time.time()
     graded = _warned_once(parallel.grade_many(jobs, config, workers, scheduler), bool(jobs and unsandboxed))
-    facts = SubmissionFacts(layout)
+    facts = SubmissionFacts(layout, policies)
     try:
         _record_all(graded, batch, jobs, layout, notebooks, paths, digests, store, facts, progress, warning)
     except KeyboardInterrupt:

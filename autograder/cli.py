@@ -125,7 +125,7 @@ def _autograde(args, layout: CourseLayout, submitted: Path | None = None) -> int
     try:
         batch = grade_batch(layout, _config(args, layout), assignment=args.assignment, submitted=submitted,
                             workers=args.workers, scheduler=args.scheduler, regrade=args.regrade,
-                            allow_unsandboxed=args.allow_unsandboxed)
+                            allow_unsandboxed=args.allow_unsandboxed, policies=_policies(args, layout))
     except NoSubmissions as err:
         print(err, file=sys.stderr)
         return 1
@@ -338,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("autograde", help="grade every collected submission in parallel (resumable)")
     p.add_argument("submitted", nargs="?", help="folder in nbgrader layout (default: OUT/submitted)")
+    _late_options(p)
     _common(p)
     p.set_defaults(func=cmd_autograde)
 
