@@ -146,14 +146,28 @@ def open_deck(p, chromium, page_path, size, profile):
     return context, page, requests
 
 
+# True once every fragment of the slide shown now has finished fading in.
+FRAGMENTS_SHOWN_JS = r"""
+() => Array.from(Reveal.getCurrentSlide().querySelectorAll('.fragment')).every(el => {
+  const style = getComputedStyle(el);
+  return style.opacity === '1' && style.visibility !== 'hidden';
+})
+"""
+
+
+def show_all_fragments(page, h, v):
+    """Go to slide (h, v) with all of its fragments shown, and wait until they have faded in."""
+    page.evaluate(f"Reveal.slide({h}, {v}, 1000)")   # past the last fragment: all shown
+    page.wait_for_function(FRAGMENTS_SHOWN_JS)
+
+
 def visit_every_slide(page, screenshots: Path | None):
     """Measure each slide with all of its fragments shown; optionally screenshot it."""
     slides = []
     for h, column in enumerate(page.evaluate(
             "Reveal.getHorizontalSlides().map(s => Math.max(1, s.querySelectorAll(':scope > section').length))")):
         for v in range(column):
-            page.evaluate(f"Reveal.slide({h}, {v}, 1000)")   # past the last fragment: all shown
-            page.wait_for_timeout(50)
+            show_all_fragments(page, h, v)
             info = page.evaluate(MEASURE_JS)
             slides.append(info)
             if screenshots is not None:
@@ -188,8 +202,7 @@ def test_every_slide_fits_offline(chromium, slides_page, size, tmp_path):
             # The worked example: its slide shows 2.9, 0, 12.9 and 5.27 inside the window.
             worked = [s for s in slides if "mean L = 5.27" in s["text"]]
             assert worked, "no slide shows the worked example's mean loss 5.27"
-            page.evaluate(f"Reveal.slide({worked[0]['h']}, {worked[0]['v']}, 1000)")
-            page.wait_for_timeout(50)
+            show_all_fragments(page, worked[0]["h"], worked[0]["v"])
             page.screenshot(path=str(shots / "worked-example.png"))
             seen = {}
             for needle in ("2.9", "0.", "12.9", "5.27", "losses: [ 2.9  0.  12.9]   mean L = 5.27"):
