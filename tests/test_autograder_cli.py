@@ -327,3 +327,26 @@ def test_a_second_batch_never_exports_the_first_under_its_assignment(course, tmp
     assert {(r.student, r.assignment) for r in export.rows} == {("cy", "softmax")}
     header = next(csv.reader(open(layout.grades_csv)))
     assert not any(h.startswith("svm") for h in header)
+
+
+def test_a_newer_submission_keeps_the_earlier_grade_in_history(course, tmp_path, monkeypatch):
+    layout = CourseLayout.from_options(course["root"], source=course["source"], release=course["release"],
+                                       out=tmp_path / "out")
+    path = layout.submitted_notebook("ok1", "svm")
+    path.parent.mkdir(parents=True)
+    shutil.copy(course["good"], path)
+    monkeypatch.setattr("autograder.parallel.grade_many", _fake_grade_many([]))
+    monkeypatch.setattr("autograder.gradebook.record", lambda *a, **k: None)
+    grade_batch(layout, layout.grade_config(run_notebook=False), workers=1, progress=None)
+    first = (layout.results / "svm" / "ok1.json").read_text()
+    path.write_text(path.read_text() + "\n")  # the student's newer submission
+    grade_batch(layout, layout.grade_config(run_notebook=False), workers=1, progress=None)
+    [old] = list((layout.results / "svm" / "history").glob("ok1@*.json"))
+    assert old.read_text() == first and (layout.results / "svm" / "ok1.json").read_text() != first
+    assert [r.student for r in cli_rows_all(layout)] == ["ok1"]  # history is not a second result
+
+
+def cli_rows_all(layout):
+    from autograder.batch import recorded_results
+
+    return recorded_results(layout)
