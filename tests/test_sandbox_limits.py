@@ -453,7 +453,8 @@ def test_grading_refuses_without_bubblewrap(mini_course, tmp_path, monkeypatch, 
     assert "--allow-unsandboxed" in capsys.readouterr().err
     # The student's selfcheck runs their own notebook on their own machine: no sandbox needed.
     notebook = mini_course["subs"] / "submitted" / "ann" / "svm" / "svm.ipynb"
-    assert cli.main(["selfcheck", str(notebook), "--release", str(mini_course["release"]), "--no-run"]) == 0
+    # (exit 1, not 2: nothing is refused; ann's written answer is still empty)
+    assert cli.main(["selfcheck", str(notebook), "--release", str(mini_course["release"]), "--no-run"]) == 1
 
 
 @pytest.mark.slow
