@@ -620,9 +620,13 @@ def name_mistakes(run: LossRun, loss: str) -> dict:
     out: dict = {"loss": [], "grad": [], "reg": []}
     dl, dg = found["data_loss"], found["data_grad"]
     if dl and dg:
-        # The grader's words for the data part, shown on the loss and on the gradient part.
-        out["loss"] = _names(names.get("data", {}), f"{dl}|{dg}")
-        out["grad"] = list(out["loss"])
+        # The grader's words for the data part; when the file says which part each name explains,
+        # each part shows its own, else both parts show them all.
+        key = f"{dl}|{dg}"
+        data = names.get("data", {}).get(key, [])
+        split = names.get("data_parts", {}).get(key)
+        for part in ("loss", "grad"):
+            out[part] = [str(item[1]) for item in data if split is None or item[0] in split.get(part, [])]
     if found["stability"] in ("overflows", "unknown"):
         extra = _names(names.get("stability", {}), found["stability"])
         out["loss"] += [w for w in extra if w not in out["loss"]]
