@@ -2,6 +2,9 @@
 
     python benchmarks/bench_grading.py            # 40 submissions of the svm assignment
     python benchmarks/bench_grading.py --quick    # 14 submissions
+    python benchmarks/bench_grading.py --runs 3   # the whole comparison 3 times, and the spread
+    python benchmarks/bench_grading.py --no-dask  # leave out the Dask run
+    python3 tasks.py bench --only grading [--quick]   # the same through benchmarks/run.py
 
 The submissions are generated from the course (solutions/ and assignments/, or the small
 test course when those are missing): correct, the untouched release (all stubs), one per
@@ -16,14 +19,22 @@ timeout, one after the other in this run:
 
 They take turns on one chunk of the submissions at a time, so all three see the same load.
 
-Reported: submissions per minute for each, the ratios to the anchor (target >= 1.8 for 2
-cores), and whether the pool and Dask runs gave identical grades.
+Then the sandbox's cost per submission: a few honest submissions graded one at a time in
+this process, in turns with the sandbox (bubblewrap) and without it (what
+`linclass-grade --allow-unsandboxed` does on a machine without bubblewrap; the cgroup and
+the scratch tmpfs stay), median seconds per submission of each.
+
+Reported: submissions per minute for each, the ratios to the anchor (target >= 2.0 for 2
+cores), whether the pool and Dask runs gave identical grades, and the sandbox overhead per
+submission. On a machine shared with other work, compare the ratios (measured side by
+side), not the rates, and repeat (--runs) to see the spread.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,12 +50,13 @@ import autograder  # noqa: E402,F401  (first: it keeps nbformat's import fast)
 # isort: split
 import nbformat  # noqa: E402
 
+from autograder import sandbox  # noqa: E402
 from autograder.grade import GradeConfig, ensure_data  # noqa: E402
 from autograder.parallel import Job, grade_many  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
 from tools import make_samples as ms  # noqa: E402
 
-TARGET = 1.8
+TARGET = 2.0
 CELL_TIMEOUT = 20.0
 FUNCTIONS = ("svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict")
 SVM_EDITS = [name for name, (fn, _, _) in ms.EDITS.items() if fn in FUNCTIONS and not name.endswith("_grad")]
@@ -149,11 +161,14 @@ def run(ctx=None) -> list[dict]:
     from distributed import LocalCluster
 
     quick = bool(_option(ctx, "quick", False))
+    use_dask = bool(_option(ctx, "dask", True))
     count = 14 if quick else 40
     rounds = 2 if quick else 4
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     times = {"nbgrader": 0.0, "pool": 0.0, "dask": 0.0}
     pool, dask = {}, {}
+    per_round = []
+    overhead = None
     cluster = None
     try:
         source, release, which = _course(tmp)
@@ -164,29 +179,35 @@ def run(ctx=None) -> list[dict]:
         data = ensure_data(config)
         config.data_dir = data
         # One cluster for the whole run, reached by its address like a remote one.
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        if use_dask:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
         for r in range(rounds):
             chunk = subs[r::rounds]
-            times["nbgrader"] += nbgrader_serial(source, chunk, tmp, data)
+            anchor = nbgrader_serial(source, chunk, tmp, data)
+            times["nbgrader"] += anchor
             seconds, results = linclass_grade(chunk, config, 2, None)
             times["pool"] += seconds
             pool.update(results)
-            seconds, results = linclass_grade(chunk, config, 2, cluster.scheduler_address)
-            times["dask"] += seconds
-            dask.update(results)
+            per_round.append(f"{anchor:.0f}/{seconds:.0f} s")
+            if cluster is not None:
+                seconds, results = linclass_grade(chunk, config, 2, cluster.scheduler_address)
+                times["dask"] += seconds
+                dask.update(results)
+        honest = [(student, path) for student, path in subs if not student.endswith("never_ends")]
+        overhead = sandbox_overhead(honest[:3 if quick else 6], config)
     finally:
         if cluster is not None:
             cluster.close()
         shutil.rmtree(tmp, ignore_errors=True)
     anchor = times["nbgrader"]
     rate = lambda s: 60.0 * count / s  # noqa: E731
-    same = _grades(pool) == _grades(dask)
+    same = _grades(pool) == _grades(dask) if use_dask else True
     sandboxed = all(r.sandboxed for r in pool.values())
-    statuses = sorted({r.status for r in pool.values()})
+    statuses = sorted({getattr(r.status, "value", str(r.status)) for r in pool.values()})
     common = (f"{count} submissions of {which} in {rounds} interleaved rounds; per-cell timeout "
               f"{CELL_TIMEOUT:g} s; synthetic CIFAR-10, LINCLASS_FAST=1")
-    return [
+    rows = [
         {"figure": "grading: serial nbgrader autograde (anchor)", "value": round(rate(anchor), 2),
          "unit": "submissions/min", "ratio": 1.0, "target": None, "met": None,
          "notes": f"{common}; {anchor:.0f} s"},
@@ -194,17 +215,83 @@ def run(ctx=None) -> list[dict]:
          "unit": "submissions/min", "ratio": round(anchor / times["pool"], 2), "target": TARGET,
          "met": anchor / times["pool"] >= TARGET and same,
          "notes": f"{times['pool']:.0f} s; sandboxed: {sandboxed}; kernel run + out-of-kernel probe per "
-                  f"submission; statuses {statuses}"},
-        {"figure": "grading: linclass-grade, Dask LocalCluster by address, 2 workers",
-         "value": round(rate(times["dask"]), 2), "unit": "submissions/min",
-         "ratio": round(anchor / times["dask"], 2), "target": None, "met": None,
-         "notes": f"{times['dask']:.0f} s; the same grading function as the pool"},
-        {"figure": "grading: identical grades, pool vs Dask",
-         "value": sum(_grades(pool).get(s) == _grades(dask).get(s) for s in pool), "unit": f"of {count}",
-         "ratio": None, "target": count, "met": same, "notes": "status, score, parts and named mistakes"},
+                  f"submission; statuses {statuses}; nbgrader/pool per round: {', '.join(per_round)}"},
     ]
+    if use_dask:
+        rows += [
+            {"figure": "grading: linclass-grade, Dask LocalCluster by address, 2 workers",
+             "value": round(rate(times["dask"]), 2), "unit": "submissions/min",
+             "ratio": round(anchor / times["dask"], 2), "target": None, "met": None,
+             "notes": f"{times['dask']:.0f} s; the same grading function as the pool"},
+            {"figure": "grading: identical grades, pool vs Dask",
+             "value": sum(_grades(pool).get(s) == _grades(dask).get(s) for s in pool), "unit": f"of {count}",
+             "ratio": None, "target": count, "met": same, "notes": "status, score, parts and named mistakes"},
+        ]
+    if overhead is not None:
+        boxed, plain, n, grades_same = overhead
+        rows.append({
+            "figure": "grading: sandbox overhead per submission (bubblewrap vs --allow-unsandboxed)",
+            "value": round(boxed - plain, 3), "unit": "s", "ratio": round(boxed / plain, 3),
+            "target": None, "met": None,
+            "notes": f"median of {n} honest submissions graded one at a time in turns: sandboxed "
+                     f"{boxed:.2f} s, unsandboxed {plain:.2f} s; identical grades: {grades_same}"})
+    return rows
+
+
+def sandbox_overhead(subs, config: GradeConfig) -> tuple[float, float, int, bool] | None:
+    """(median seconds sandboxed, median seconds unsandboxed, submissions, same grades) per
+    submission, graded one at a time in this process in turns; None without bubblewrap."""
+    if not sandbox.sandbox_available():
+        return None
+    boxed, plain, same = [], [], True
+    saved = {k: os.environ.get(k) for k in ("LINCLASS_NO_SANDBOX", sandbox.UNSANDBOXED_WARNED_ENV)}
+    try:
+        for student, path in subs:
+            results = {}
+            for mode in ("boxed", "plain"):
+                if mode == "plain":
+                    # What --allow-unsandboxed does where bubblewrap is missing (warned once, here).
+                    os.environ["LINCLASS_NO_SANDBOX"] = "1"
+                    os.environ[sandbox.UNSANDBOXED_WARNED_ENV] = "1"
+                seconds, graded = linclass_grade([(student, path)], config, 1, None)
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+                (boxed if mode == "boxed" else plain).append(seconds)
+                results[mode] = graded[student]
+            if results["boxed"].sandboxed is not True or results["plain"].sandboxed is not False:
+                raise RuntimeError("the sandbox overhead runs did not run as asked (sandboxed / unsandboxed)")
+            same &= _grades({0: results["boxed"]}) == _grades({0: results["plain"]})
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return statistics.median(boxed), statistics.median(plain), len(subs), same
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="14 submissions in 2 rounds instead of 40 in 4")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole comparison (default 1)")
+    parser.add_argument("--no-dask", action="store_true", help="leave out the Dask run")
+    args = parser.parse_args(argv)
+    ratios = []
+    for i in range(args.runs):
+        for row in run({"quick": args.quick, "dask": not args.no_dask}):
+            print(json.dumps({"run": i + 1, **row}), flush=True)
+            if row["figure"].startswith("grading: linclass-grade, process pool"):
+                ratios.append(row["ratio"])
+    if len(ratios) > 1:
+        print(json.dumps({"figure": "grading: pool ratio to nbgrader over the runs", "runs": ratios,
+                          "median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}))
+    return 0
 
 
 if __name__ == "__main__":
-    for row in run({"quick": "--quick" in sys.argv}):
-        print(json.dumps(row))
+    sys.exit(main(sys.argv[1:]))
