@@ -370,7 +370,12 @@ def judge_loss(name: str, case_list: list, outputs: list, expected: list, *, pro
                          and _touches(b, part, judged.labels, data_keys))
         if not mine and named and named[0] in (bugs.NOT_WRITTEN, bugs.RAISES):
             mine = named
-        judged.parts[part] = PartVerdict(False, verdict.message, mine)
+        message = verdict.message
+        if part == "reg" and mine and all(b.convention for b in mine):
+            # Consistent with itself, another convention: say so, and exactly what to change.
+            message = (f"{name}: only this part is lost. {mine[0].words[0].upper()}{mine[0].words[1:]}. "
+                       f"({verdict.message})")
+        judged.parts[part] = PartVerdict(False, message, mine)
     all_ok = all(judged.parts[p].ok for p in ("loss", "grad", "reg"))
     judged.parts["all"] = PartVerdict(all_ok, f"{name}: loss, dW and regularization correct on every case."
                                       if all_ok else next(judged.parts[p].message for p in ("loss", "grad", "reg")

@@ -84,7 +84,9 @@ def test_tampering_earns_nothing_and_is_flagged(graded):
     # Only the honest work: vectorized loss and grad 2 + sample_batch, sgd_step, predict 3; the
     # vectorization point waits for the person who reviews the machinery.
     assert t["score"] == 5.0
-    assert "left to the person who reviews" in t["parts"]["svm_loss_vectorized_vectorized"]["message"]
+    # No speed point: the vectorized version disagrees with this naive version (which returns
+    # zeros), and the machinery alone would leave the point to a person.
+    assert t["parts"]["svm_loss_vectorized_vectorized"]["points"] == 0
 
 
 def test_timeout_and_broken_notebook_fail_with_reason(graded):

@@ -154,3 +154,9 @@ def test_the_sandboxed_pipeline_gives_the_same_points(assignment, pair, tmp_path
         keys = {k.split(": ", 1)[1] for k in result.mistake_keys if k.startswith(row["function"] + ":")}
         assert keys == set(row["names"]), (row["id"], result.mistake_keys)
     assert not np.isnan(result.score)
+
+
+def test_a_convention_reg_message_says_only_this_part_is_lost(graded):
+    message = graded["svm_vec_half_reg"]["messages"]["reg"]
+    assert "only this part is lost" in message and "drop the 0.5" in message
+    assert "only this part is lost" not in graded["svm_naive_reg_grad_no2"]["messages"]["reg"]
