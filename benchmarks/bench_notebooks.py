@@ -122,9 +122,7 @@ def run(ctx=None) -> list[dict]:
                         f"<= {TARGET_S:g} s and best val >= {TARGET_VAL:g}", t <= TARGET_S and reached,
                         f"median of {repeats}; best val {val}, test {test} (on {copy}); "
                         f"load average {load:.1f} on {os.cpu_count()} cores; kernel CPU time "
-                        f"{statistics.median(cpu[name]):.1f} s (on a loaded machine, compare this with the "
-                        f"target: run with OPENBLAS_NUM_THREADS=1 so that idle BLAS threads do not spin); "
-                        f"slowest cells: {slowest}"))
+                        f"{statistics.median(cpu[name]):.1f} s; slowest cells: {slowest}"))
     return rows
 
 
