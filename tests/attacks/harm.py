@@ -5,6 +5,7 @@ Shared by the attack tests and ``tools/attacks_report.py``.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 from pathlib import Path
@@ -43,7 +44,9 @@ def digest(path: Path, skip_parts: tuple[str, ...] = (), skip_suffixes: tuple[st
     """sha256 of a file, or of a folder's file names and contents; None when absent.
 
     Files under a folder named in ``skip_parts``, or ending in ``skip_suffixes``, are left out
-    (a grading run is allowed to write its own output there).
+    (a grading run is allowed to write its own output there); those folders are not even
+    entered, since an attack may nest folders there deeper than any path can name. A file
+    that cannot be read counts by its error, so that it still changes the digest.
     """
     path = Path(path)
     if not path.exists():
@@ -52,9 +55,16 @@ def digest(path: Path, skip_parts: tuple[str, ...] = (), skip_suffixes: tuple[st
     if path.is_file():
         files = [path]
     else:
-        files = sorted(p for p in path.rglob("*") if p.is_file()
-                       and not set(skip_parts) & set(p.parts) and p.suffix not in skip_suffixes)
+        files = []
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in skip_parts)
+            files += [Path(folder) / n for n in names if Path(n).suffix not in skip_suffixes]
+        files = sorted(f for f in files if not set(skip_parts) & set(f.relative_to(path).parts))
     for f in files:
         h.update(str(f).encode())
-        h.update(f.read_bytes())
+        try:
+            if f.is_file():
+                h.update(f.read_bytes())
+        except OSError as err:
+            h.update(f"unreadable: {err.errno}".encode())
     return h.hexdigest()
