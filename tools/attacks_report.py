@@ -2,6 +2,7 @@
 
     python3 tools/attacks_report.py              # prints the comparison table
     python3 tools/attacks_report.py --json out.json --only patch_numpy_top,network
+    python3 tools/attacks_report.py --markdown docs/attack_report.md   # the committed report
 
 A developer tool (it needs the attack suite in tests/): it lives in tools/, which is not
 installed with the package.
@@ -13,9 +14,15 @@ plain nbgrader has none), and the seconds it took. "Harm" lists what the submiss
 managed to do outside its own notebook: change the gradebook, the source notebook, the
 course folder or another student's notebook, or open a network connection.
 
-Plain nbgrader runs student code with no sandbox. The fork bomb and the disk flood are
-therefore not run through it (they would take down the machine): they show "not run".
-Its other runs get a 120 s wall-clock limit and an address-space limit.
+The attacks are those of round one (``tests/attacks/__init__.py``) and the notebook attacks
+of round two (``tests/attacks/round2.py``, classes 1-4, 6 and 7; its LMS-export attacks,
+classes 5 and 8, need an export and ``linclass-grade run`` and are tested in
+``tests/test_attacks.py`` only). "Inflated" means a score above the score of the honest
+content the attack is built on (its base), graded by the same grader.
+
+Plain nbgrader runs student code with no sandbox. The fork bomb, the disk flood and the
+attacks that fill the machine's own /tmp or /dev/shm are therefore not run through it: they
+show "not run". Its other runs get a 120 s wall-clock limit and an address-space limit.
 """
 from __future__ import annotations
 
@@ -41,12 +48,31 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout that is not ins
 
 import attacks  # noqa: E402  (the attack suite lives with the tests)
 from attacks.harm import LeakServer, digest  # noqa: E402
+from attacks.round2 import ATTACKS2  # noqa: E402
 from attacks.source import build_source_notebook  # noqa: E402
 from autograder import sandbox  # noqa: E402
 from autograder.grade import GradeConfig, grade_submission  # noqa: E402
 
 UNSAFE_WITHOUT_SANDBOX = {"fork_bomb": "would exhaust the machine's processes",
-                          "disk_flood": "would fill the disk"}
+                          "disk_flood": "would fill the disk",
+                          "tiny_files_in_tmp": "would leave 60,000 files in the machine's /tmp",
+                          "dev_shm": "would fill the machine's /dev/shm and /var/tmp"}
+CLASSES = {1: "forged probe results", 2: "results that change when read", 3: "detecting the probe",
+           4: "fooling the vectorization check", 6: "limits per process, not per submission", 7: "leaks"}
+# Every attack by name: round one, then round two's notebook attacks (and its new base, loopy).
+ATTACKS = {a.name: a for a in attacks.ATTACKS}
+ATTACKS.update({a.name: a for a in ATTACKS2 if a.klass or a.name not in ATTACKS})
+
+
+def base_of(name: str) -> str:
+    """The attack whose score is the most this one's honest content deserves."""
+    attack = ATTACKS[name]
+    return getattr(attack, "deserved", "") or attack.base or name
+
+
+def klass_of(name: str) -> str:
+    klass = getattr(ATTACKS[name], "klass", None)
+    return f"{klass}. {CLASSES[klass]}" if klass in CLASSES else ("base" if base_of(name) == name else "round 1")
 NBGRADER_SECONDS = 120
 NBGRADER_MEMORY = 4 * 1024**3
 
@@ -155,7 +181,7 @@ def run_ours(course: Course, names, workers: int) -> dict:
     for name in names:
         path = course.root.parent / "ours-submissions" / name / "svm.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(attacks.BY_NAME[name].make(course.kit))
+        path.write_bytes(ATTACKS[name].make(course.kit))
         paths[name] = path
 
     def one(name):
@@ -180,7 +206,7 @@ def run_nbgrader(course: Course, names) -> dict:
                          "note": "not run: " + UNSAFE_WITHOUT_SANDBOX[name], "changed": []}
             continue
         student = "s_" + name
-        course.submit(student, attacks.BY_NAME[name].make(course.kit))
+        course.submit(student, ATTACKS[name].make(course.kit))
         before = course.state(student)
         t0 = time.monotonic()
         code, text = course.nbgrader(["autograde", "svm", "--student", student, "--create", "--force"],
@@ -203,10 +229,19 @@ def _fmt_score(row) -> str:
     return f"{row['score']:g}/{row['max']:g}"
 
 
+def _inflated(rows: dict, name: str) -> bool | None:
+    """True when name scored more than its base with the same grader; None when unknown."""
+    row, base = rows.get(name, {}), rows.get(base_of(name), {})
+    if row.get("score") is None or base.get("score") is None:
+        return None
+    return row["score"] > base["score"] + 1e-9
+
+
 def table(ours: dict, plain: dict, leaks: dict) -> str:
-    head = ("| attack | ours: score | status | flagged | s | nbgrader: score | flagged | s | harm with nbgrader |\n"
-            "|---|---|---|---|---|---|---|---|---|")
+    head = ("| attack | class | ours: score | status | flagged | inflated | s | nbgrader: score | inflated | s "
+            "| harm with nbgrader |\n|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
+    yes_no = {True: "YES", False: "no", None: "-"}
     for name in ours:
         o, p = ours[name], plain.get(name, {})
         harm = list(p.get("changed", []))
@@ -216,8 +251,26 @@ def table(ours: dict, plain: dict, leaks: dict) -> str:
             harm.append("OURS: " + ", ".join(o.get("changed", []) + (["network"] if leaks.get(("ours", name)) else [])))
         p_seconds = "-" if p.get("seconds") is None else f"{p['seconds']:.1f}"
         p_score = _fmt_score(p) + (f" ({p['note']})" if p.get("note") else "")
-        lines.append(f"| {name} | {_fmt_score(o)} | {o['status']} | {'yes' if o['flagged'] else 'no'} | "
-                     f"{o['seconds']:.1f} | {p_score} | no | {p_seconds} | {', '.join(harm) or '-'} |")
+        lines.append(f"| {name} | {klass_of(name)} | {_fmt_score(o)} | {o['status']} | "
+                     f"{'yes' if o['flagged'] else 'no'} | {yes_no[_inflated(ours, name)]} | {o['seconds']:.1f} | "
+                     f"{p_score} | {yes_no[_inflated(plain, name)] if p else '-'} | {p_seconds} | "
+                     f"{', '.join(harm) or '-'} |")
+    return "\n".join(lines)
+
+
+def summary(ours: dict, plain: dict) -> str:
+    """Per class: attacks tried, inflated with each grader, flagged by ours."""
+    head = ("| class | attacks | inflated: ours | flagged or failed: ours | inflated: nbgrader |\n"
+            "|---|---|---|---|---|")
+    groups: dict[str, list[str]] = {}
+    for name in ours:
+        if base_of(name) != name:
+            groups.setdefault(klass_of(name), []).append(name)
+    lines = [head]
+    for klass, names in groups.items():
+        told = sum(1 for n in names if ours[n]["flagged"] or str(ours[n]["status"]).endswith("failed"))
+        lines.append(f"| {klass} | {len(names)} | {sum(_inflated(ours, n) is True for n in names)} | {told} | "
+                     f"{sum(_inflated(plain, n) is True for n in names)} |")
     return "\n".join(lines)
 
 
@@ -227,13 +280,15 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--workers", type=int, default=2, help="our grader's parallel gradings (default 2)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="run only our grader")
+    parser.add_argument("--markdown", help="also write the report (tables and totals) as Markdown to this file")
     args = parser.parse_args(argv)
-    names = [a.name for a in attacks.ATTACKS]
+    names = list(ATTACKS)
     if args.only:
         wanted = args.only.split(",")
         unknown = sorted(set(wanted) - set(names))
         if unknown:
             parser.error(f"unknown attack(s): {', '.join(unknown)}; known: {', '.join(names)}")
+        wanted += [base_of(n) for n in wanted]  # the honest scores the attacks are measured against
         names = [n for n in names if n in wanted]
     if not sandbox.sandbox_available():
         print("WARNING: bubblewrap is not available; our grader runs UNSANDBOXED", file=sys.stderr)
@@ -263,18 +318,44 @@ def main(argv=None) -> int:
                     leaks[("plain", name)] = server.connections - start
         finally:
             server.close()
-    print(table(ours, plain, leaks))
-    total_ours = sum(r["seconds"] for r in ours.values())
-    print(f"\nour grader: {len(ours)} submissions, {total_ours:.0f} s of grading in total "
-          f"({args.workers} at a time), sandboxed={all(r['sandboxed'] for r in ours.values())}")
+    totals = [f"our grader: {len(ours)} submissions, {sum(r['seconds'] for r in ours.values()):.0f} s of "
+              f"grading in total ({args.workers} at a time), "
+              f"sandboxed={all(r['sandboxed'] for r in ours.values())}"]
     if plain:
         ran = [r for r in plain.values() if r.get("seconds") is not None]
-        print(f"plain nbgrader: {len(ran)} submissions run, {sum(r['seconds'] for r in ran):.0f} s in total")
+        totals.append(f"plain nbgrader: {len(ran)} submissions run, {sum(r['seconds'] for r in ran):.0f} s in total")
+    print(table(ours, plain, leaks))
+    print()
+    print(summary(ours, plain))
+    print("\n" + "\n".join(totals))
+    if args.markdown:
+        _write_markdown(Path(args.markdown), ours, plain, leaks, totals, argv)
     if args.json:
         Path(args.json).write_text(json.dumps({"ours": ours, "nbgrader": plain,
                                                "leaks": {f"{k[0]}:{k[1]}": v for k, v in leaks.items()}},
                                               indent=1, default=str))
     return 0
+
+
+def _write_markdown(path: Path, ours, plain, leaks, totals, argv) -> None:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    command = " ".join(["python3 tools/attacks_report.py", *(argv if argv is not None else sys.argv[1:])])
+    text = (f"<!-- Generated by `{command}`; do not edit by hand, run it again. -->\n"
+            "# Attacks: linclass-grade against plain nbgrader autograde\n\n"
+            f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit {commit}. Every attack of "
+            "`tests/attacks` (round one, and round two's notebook attacks) graded by both graders on the "
+            "attack suite's compact course. \"Inflated\": a score above the honest content's (the attack's "
+            "base) with the same grader. Plain nbgrader has no flag; its \"harm\" column lists what the "
+            "submission changed outside its own notebook. Round two's LMS-export attacks (classes 5 and 8) "
+            "are in `tests/test_attacks.py`.\n\n"
+            "## Per class\n\n" + summary(ours, plain) + "\n\n"
+            "## Per attack\n\n" + table(ours, plain, leaks) + "\n\n" + "\n".join(f"- {t}" for t in totals) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
