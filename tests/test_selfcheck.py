@@ -160,7 +160,17 @@ def assert_agree(nb, label: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[f"{p.parts[-3]}-{p.parts[-2]}" for p in SAMPLES])
 def test_agrees_with_the_grader_on_every_sample(path):
-    assert_agree(nbformat.read(path, as_version=4), f"{path.parts[-3]}/{path.parts[-2]}")
+    nb = nbformat.read(path, as_version=4)
+    student, assignment = path.parts[-3], path.parts[-2]
+    assert_agree(nb, f"{student}/{assignment}")
+    # And with what the whole sandboxed grader gives it (tools/make_samples.EXPECTED, asserted by
+    # tests/test_autograder_samples.py): the same total and every catalogued name.
+    _, total, named = ms.EXPECTED[assignment][student]
+    kit = kit_points(nb)
+    assert sum(p for p, _, _ in kit.values()) == total, f"{student}/{assignment}"
+    keys = _keys_of_words()
+    mine = {f"{sc.split_grade_id(gid)[0]}: {keys.get(w, w)}" for gid, (_, _, words) in kit.items() for w in words}
+    assert {n for n in named if not n.endswith(": not_written")} <= mine, f"{student}/{assignment}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -189,7 +199,9 @@ def _keys_of_words() -> dict:
     for family in checks._expected()["names"].values():
         for table in family.values():
             for names in table.values():
-                out.update({words: key for key, words, _ in names})
+                out.update({words: key for key, words, *_ in names})
+    for names in checks._expected().get("others", {}).values():
+        out.update({words: key for key, words, _ in names})
     return out
 
 

@@ -18,7 +18,10 @@ The file is generated: do not edit it. It holds, computed with the answer key:
 - ``"names"``: per loss family, what ``autograder.bugs.name_parts`` prints for every pair of
   labels: ``data`` keyed ``"<data_loss>|<data_grad>"``, ``reg`` keyed
   ``"<reg_loss>|<reg_grad>"`` (with a correct data part), ``stability`` keyed by its label;
-  each a list of ``[key, words, convention]``.
+  each a list of ``[key, words, convention]``;
+- ``"others"``: ``{"predict" | "sgd_step": [[key, words, output]]}``, the outputs of the catalogued
+  mistakes of ``bugs.predict_variants`` / ``bugs.sgd_variants`` on ``linclass.selfcheck.other_inputs``
+  (sgd_step: ``[W_new, loss]``), so that the self-check names them like the grader.
 
 Students' checks and the kit's self-check compare with these numbers: outputs on the fixed
 visible inputs only, never code, and the answer key itself never ships.
@@ -92,6 +95,19 @@ def _name_table(name: str) -> dict:
     return table
 
 
+def _others() -> dict:
+    """The outputs of the catalogued predict and sgd_step mistakes on the self-check's fixed inputs."""
+    from linclass.selfcheck import other_inputs
+
+    out: dict = {"predict": [], "sgd_step": []}
+    for found, fn in bugs.predict_variants():
+        out["predict"] += [[b.key, b.words, _num(fn(*other_inputs("predict")))] for b in found]
+    for found, fn in bugs.sgd_variants():
+        W_new, loss = fn(*other_inputs("sgd_step"))
+        out["sgd_step"] += [[b.key, b.words, [_num(W_new), _num(loss)]] for b in found]
+    return out
+
+
 def build() -> str:
     data: dict = {"_generated": "by tools/make_expected.py from linclass.reference and autograder.bugs; "
                                 "do not edit, run python tools/make_expected.py"}
@@ -110,6 +126,7 @@ def build() -> str:
         data["stability"]["softmax"][str(case)] = {"loss": float(loss0), "dW": _num(dW0)}
     data["parts"] = {name: _parts(name) for name in REFERENCES}
     data["names"] = {name: _name_table(name) for name in REFERENCES}
+    data["others"] = _others()
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
