@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from autograder.harness.calls import strip_magics
+from autograder.rubric import is_rubric
 
 MAX_NOTEBOOK_BYTES = 50_000_000
 
@@ -274,6 +275,8 @@ def rebuild(student_nb, source_nb, release_nb=None) -> Rebuilt:
 
     cells, answers, answered = [], {}, {}
     for cell in source_nb.cells:
+        if is_rubric(cell):
+            continue  # the instructor's rubric never enters the sandbox (formgrader gets it elsewhere)
         kind = cell_kind(cell)
         gid = grade_id(cell)
         if kind in ("solution", "manual") and gid:

@@ -126,3 +126,16 @@ def test_selfcheck_integrity(course):
     problems = check_integrity(student, release)
     assert any("predict_correct" in p and "edited" in p for p in problems)
     assert any("svm_loss_naive" in p and "2 times" in p for p in problems)
+
+
+def test_rubric_cells_never_enter_the_rebuilt_notebook(course):
+    # A rubric is instructor-only: the notebook that runs in the sandbox must not carry it.
+    source, release = course
+    source = _copy(source)
+    rubric = nbformat.v4.new_markdown_cell("**Rubric (1 point).** the secret model answer",
+                                           metadata={"tags": ["rubric"]})
+    source.cells.insert(2, rubric)
+    student = ms.fill(release, ms.all_correct(["svm_loss_naive"]))
+    out = rebuild(student, source, release)
+    assert "the secret model answer" not in json.dumps(out.notebook)
+    assert len(out.notebook.cells) == len(source.cells) - 1

@@ -209,12 +209,26 @@ def fill(release_nb, answers: dict[str, str]):
     return nb
 
 
-# Answer cells that are not functions, by grade_id (the svm and softmax notebooks' search grid).
-CELLS = {"choose_hyperparameters": "learning_rates = [1e-7]\nregularization_strengths = [5e3]\n"}
+def written_cells(source_nb) -> dict[str, str]:
+    """grade_id -> filled source of every answer cell that defines no function.
+
+    These are the hyperparameter search and the code cells of the written questions; every
+    sample student writes them the way the instructor did (the solution with its markers
+    removed), so that a sample's notebook runs to the end like a finished submission's.
+    """
+    cells = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution") or _defined_functions(cell.source):
+            continue
+        lines = [line for line in cell.source.splitlines()
+                 if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+        cells[meta["grade_id"]] = "\n".join(lines)
+    return cells
 
 
 def all_correct(functions) -> dict[str, str]:
-    return {**{f: CODE[f] for f in functions}, **CELLS}
+    return {f: CODE[f] for f in functions}
 
 
 def plan(assignment: str) -> dict[str, dict[str, str]]:
@@ -234,7 +248,7 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
                                     "svm_loss_vectorized": buggy(
                 "svm_loss_vectorized", "reg_half_convention", "reg_half_convention_grad")},
             "bug_calls_naive": {**ok, "svm_loss_vectorized": buggy("svm_loss_vectorized", "vectorized_calls_naive")},
-            "partly_correct": {**CELLS, "svm_loss_naive": CODE["svm_loss_naive"],
+            "partly_correct": {"svm_loss_naive": CODE["svm_loss_naive"],
                                "svm_loss_vectorized": buggy("svm_loss_vectorized", "no_regularization",
                                                             "no_regularization_grad"),
                                "sgd_step": buggy("sgd_step", "sgd_wrong_sign"),
@@ -251,7 +265,7 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
                                                                      "softmax_forgot_minus_one")},
             "bug_wrong_axis": {**ok, "softmax_loss_vectorized": buggy("softmax_loss_vectorized",
                                                                       "softmax_wrong_axis")},
-            "partly_correct": {**CELLS, "softmax_loss_naive": CODE["softmax_loss_naive"],
+            "partly_correct": {"softmax_loss_naive": CODE["softmax_loss_naive"],
                                "sample_batch": CODE["sample_batch"],
                                "predict": buggy("predict", "predict_argmin")},
         }
@@ -353,8 +367,9 @@ def write_submissions(release_path: Path, source_path: Path, assignment: str, de
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     put("instructor_solution", solution)
+    cells = written_cells(solution)
     for student, answers in plan(assignment).items():
-        put(student, fill(release, answers))
+        put(student, fill(release, {**cells, **answers}))
     return written
 
 
