@@ -43,12 +43,15 @@ c.CourseDirectory.autograded_directory = os.path.join("autograder", "work", "aut
 c.CourseDirectory.feedback_directory = os.path.join("autograder", "work", "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORK, "gradebook.db")
 os.makedirs(WORK, exist_ok=True)  # sqlite does not create the folder of its database
+# `nbgrader export` writes grades.csv beside the gradebook, never into the folder it runs in
+# (the repository root); `--to FILE` still chooses another place.
+c.ExportPlugin.to = os.path.join(WORK, "grades.csv")
 
 # A test cell fails in nbgrader 0.9 when its output holds an error OR any text on stderr
 # (nbgrader.utils.determine_grade). A correct answer that triggers a harmless numpy
 # RuntimeWarning would score 0, so autograding drops stderr text that is a Python warning.
 # The test cells themselves also run student code with warnings silenced
-# (linclass.grading), which covers `nbgrader validate`, whose preprocessors are fixed.
+# (autograder.hidden), which covers `nbgrader validate`, whose preprocessors are fixed.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: "
 

@@ -134,6 +134,8 @@ def test_course_config(repo_root):
     assert db.is_relative_to(repo_root / "autograder" / "work")
     ignored = subprocess.run(["git", "check-ignore", "-q", str(db.relative_to(repo_root))], cwd=repo_root)
     assert ignored.returncode == 0, "the gradebook must live in a git-ignored folder"
+    # `nbgrader export` run from the repository root must not leave grades.csv in it.
+    assert Path(cfg.ExportPlugin.to) == repo_root / "autograder" / "work" / "grades.csv"
     assert cfg.IgnorePattern.enabled and re.search(cfg.IgnorePattern.pattern,
                                                    "x.py:3: RuntimeWarning: overflow encountered in exp")
 
