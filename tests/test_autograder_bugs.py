@@ -5,13 +5,14 @@ encoder, then the grader's decoder), from student-style code in tools/make_sampl
 """
 from __future__ import annotations
 
-import io
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder import answer_key, bugs, registry
-from autograder.harness import calls, wire
+from autograder import bugs, registry
+from autograder.harness import wire
 from autograder.probe_driver import ProbeRecord
 from autograder.registry import function_of, part_check
 from autograder.verify import verify_function
@@ -20,10 +21,10 @@ from tools import make_samples as ms
 
 SEED = 7
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
+import grade_corpus as gc  # noqa: E402  (the probe record, made as the sandboxed probe makes it)
 
-def _roundtrip(value):
-    """value as the grader receives it from the probe: framed by the wire, then decoded."""
-    return wire.receive(io.BytesIO(wire.pack({}, value)).read)[1]
+_roundtrip = gc._roundtrip  # value as the grader receives it from the probe: framed, then decoded
 
 
 def probe_record(name: str, code: str | None, extra: str = "") -> ProbeRecord:
@@ -31,25 +32,7 @@ def probe_record(name: str, code: str | None, extra: str = "") -> ProbeRecord:
     ns = {"np": np}
     if code is not None:
         exec(compile(extra + code, f"<cell-{name}>", "exec"), ns)
-    fn = ns.get(name)
-    rec = ProbeRecord(name, defined=callable(fn))
-    if not rec.defined:
-        return rec
-    rec.defined_in, rec.fingerprint = calls.defined_in(fn), calls.code_fingerprint(fn)
-    rec.cases, rec.trace_cases = registry.make_cases(name, SEED), registry.trace_cases(name, SEED)
-    for case in rec.cases:
-        try:
-            rec.outputs.append((True, _roundtrip(calls.run_case(fn, name, case["inputs"]))))
-        except Exception as err:
-            rec.outputs.append((False, f"{type(err).__name__}: {err}"))
-    prefixes = calls.library_prefixes([answer_key.kit_folder()])
-    for case in rec.trace_cases:
-        events, called, err, out = calls.traced_call(fn, calls.call_args(name, case["inputs"]), prefixes)
-        rec.events.append(events)
-        rec.reference_calls += [f for f in called if answer_key.is_answer_key_file(f)]
-        rec.trace_outputs.append((True, _roundtrip(out)) if err is None else (False, err))
-    rec.own_calls = calls.own_calls(fn, calls.call_args(name, rec.cases[0]["inputs"]))
-    return rec
+    return gc.probe_record(name, ns, SEED)
 
 
 @pytest.mark.parametrize("name", registry.LOSS_FUNCTIONS)
