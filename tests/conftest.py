@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,12 @@ def real_data_dir() -> Path:
     if root is None:
         pytest.skip("real CIFAR-10 not found: set LINCLASS_DATA_DIR to a folder holding cifar-10-batches-py")
     return root
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (or Ubuntu's chromium-browser) on PATH, else None: the browser tests skip."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
