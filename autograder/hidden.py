@@ -103,7 +103,8 @@ def check_loss(fn, function_name: str, seed: int = 0, part=None) -> None:
 
 def check_vectorized(fn, function_name: str, seed: int = 0) -> None:
     """Hidden test for speed: own code, no loop over the examples, and agreement with the
-    student's own naive version (found by name in the notebook), not correctness."""
+    student's own naive version (found by name in the notebook) or a right loss and dW at
+    reg = 0 (see autograder.scoring, part "speed")."""
     if function_name not in registry.LOSS_FUNCTIONS or not registry.get(function_name).speed_graded:
         raise ValueError(f"function_name must be a vectorized loss; got {function_name!r}")
     _check_own(fn, function_name, seed)

@@ -25,19 +25,29 @@ Parts of a loss (the contract of the notebooks' test cells ``<function>_<part>``
   W, X, y at reg = 0), loss(reg) - loss(0) == reg·ΣW² and dW(reg) - dW(0) == 2·reg·W. A
   self-consistent other convention (0.5·reg, bias row left out) fails only this part; its
   mistake is a ``Bug(convention=True)`` whose words say what to change.
-- ``speed`` (vectorized functions): judged on its own evidence, never on correctness
-  against the reference: no Python loop over the examples (``profile``: traced line counts
-  for N = 40 and 160, see ``verify.judge_vectorized``; ``loops``: what the static scan read
-  in the answer cells; ``calls_naive``), and agreement with the student's OWN naive version
-  on the same cases (``naive_outputs``): ``bugs.outputs_match`` (rtol 1e-6, atol 1e-9) on
-  every case but "advice" where the naive version returned. When the naive version is
-  missing (None, or it raised on every case: the release's stub) a vectorized function that
-  returns well-formed (loss, dW) on every case passes. In every case the loss must not be
-  the same on every case and dW not all zeros (a constant stub is no loss, even when its
-  naive version is the same stub). A loop read by the static scan, a
-  line count that grows with N (or more than 400 lines at N = 40), or a call to the naive
-  version fails the part, whatever the correctness. The visible test mirrors this with
-  ``checks.vectorization_report`` and ``checks.check_agree``.
+- ``speed`` (vectorized functions): passes when the function is vectorized AND (it agrees
+  with the student's OWN naive version, OR its data loss and data gradient are right).
+
+  Vectorized: no Python loop over the examples (``loops``: what the static scan read in
+  the answer cells; ``profile``: traced line counts for N = 40 and 160 that do not grow with
+  N and are not above 400 at N = 40, see ``verify.judge_vectorized``), no call to the naive
+  version (``calls_naive``), a well-formed (loss, dW) on every case but "advice", and not a
+  constant stub (the loss not the same on every case, dW not all zeros; a constant stub is
+  no loss, even when its naive version is the same stub). Any of these failing fails the
+  part, whatever the correctness.
+
+  Then either branch passes. Agreement: ``bugs.outputs_match`` (rtol 1e-6, atol 1e-9) with
+  ``naive_outputs`` on every case but "advice" where the naive version returned; when the
+  naive version is missing (None, or it raised on every case: the release's stub) there is
+  nothing to disagree with. Or correctness ("correct is correct"): the ``loss`` and ``grad``
+  parts pass against the reference, so a bug in the naive version alone costs only the
+  naive version's points. Passing through this second branch only, the message says so and
+  points at the naive version (or, when the two differ only at reg > 0 and this function's
+  ``reg`` part fails, at that part). So a vectorized function with one wrong factor keeps
+  its speed points when its naive version has the same factor, and loses them when it
+  disagrees with a right naive version. The visible test mirrors this with
+  ``checks.vectorization_report`` and ``checks.check_agree``, the self-check with its own
+  ``_judge_speed`` on the stored numbers.
 
 Tolerances: loss part |loss - ref| <= 1e-6 * max(|ref|, 1); grad part max|dW - ref| <=
 1e-6 * max|ref|; reg part |Δloss - reg·ΣW²| <= 1e-6 * max(|reg·ΣW²|, |loss(0)|) and
@@ -305,12 +315,28 @@ def _judge_speed(name, case_list, outputs, parts, profile, naive_outputs, loops,
               if role(c) != "advice" and n[0] and not _unsupported(n[1])]
     if not usable:
         return PartVerdict(True, vec_msg + " (no naive version ran to compare with)")
-    for case, out, nout in usable:
-        if not bugs.outputs_match(out[1], nout[1], rtol=1e-6, atol=1e-9):
-            return PartVerdict(False, (f"{name} is vectorized, but it does not agree with your "
-                                       f"{entry.naive} on the case '{case['label']}': speed points need "
-                                       "the two versions to compute the same loss and dW."))
-    return PartVerdict(True, vec_msg + f" It agrees with your {entry.naive} on {len(usable)} cases.")
+    differ = [c for c, o, n in usable if not bugs.outputs_match(o[1], n[1], rtol=1e-6, atol=1e-9)]
+    if not differ:
+        return PartVerdict(True, vec_msg + f" It agrees with your {entry.naive} on {len(usable)} cases.")
+    # Correct is correct: when the data loss and dW are right against the reference, the
+    # disagreement is no reason to take the speed points.
+    if parts["loss"].ok and parts["grad"].ok:
+        at_data = [c for c in differ if role(c) != "reg"]
+        where = (at_data or differ)[0]["label"]
+        if at_data:
+            why = f"the mistake is in the naive version (it differs at reg = 0, on the case '{where}')."
+        elif parts["reg"].ok:
+            why = (f"the mistake is in the naive version's regularization (it differs only when reg > 0, "
+                   f"on the case '{where}').")
+        else:
+            why = (f"the two differ only when reg > 0 (on the case '{where}'), and the regularization part "
+                   "of this function says what to change.")
+        return PartVerdict(True, (f"{vec_msg} Its loss and dW at reg = 0 are right, so it keeps the speed "
+                                  f"points, but your {entry.naive} disagrees with it: {why}"))
+    return PartVerdict(False, (f"{name} is vectorized, but it does not agree with your "
+                               f"{entry.naive} on the case '{differ[0]['label']}' and its loss or dW at "
+                               "reg = 0 is wrong: speed points need the two versions to compute the same "
+                               "loss and dW, or this one to be right."))
 
 
 def _advice(name, case_list, outputs, expected) -> tuple:

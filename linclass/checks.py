@@ -188,13 +188,18 @@ def check_expected(fn, loss: str, part: str | None = None, rtol: float = 1e-8) -
             _check_reg(fn, loss, rtol, case)
 
 
-def check_agree(naive, vectorized, seed: int = 0) -> str:
-    """Check that your vectorized loss gives the same loss and dW as your naive one.
+def check_agree(naive, vectorized, seed: int = 0, loss: str | None = None) -> str:
+    """Check that your vectorized loss gives the same loss and dW as your naive one, or is right.
 
-    naive, vectorized: your two functions (W, X, y, reg) -> (loss, dW); seed: int.
-    Runs both on random inputs (N = 50 examples, D = 20, C = 10, reg = 0.1). Returns a
-    short report; raises AssertionError when they differ. When the naive version raises (it
-    is not written yet) there is nothing to agree with: the report says so.
+    naive, vectorized: your two functions (W, X, y, reg) -> (loss, dW); seed: int; loss:
+    "svm" or "softmax", or None to read it from the start of ``vectorized.__name__``.
+    Runs both on random inputs (N = 50 examples, D = 20, C = 10, reg = 0.1) and returns a
+    short report. When they differ, the vectorized version is compared with the stored
+    numbers at reg = 0 (as ``check_expected(vectorized, loss, part="loss")`` and
+    ``part="grad"``): when it matches them, the report says where the mistake is (the naive
+    version, or the vectorized version's regularization); otherwise raises AssertionError.
+    When the naive version raises (it is not written yet) there is nothing to agree with:
+    the report says so.
     """
     rng = np.random.default_rng(seed)
     W = 0.01 * rng.standard_normal((20, 10))
@@ -210,9 +215,31 @@ def check_agree(naive, vectorized, seed: int = 0) -> str:
         loss_v, dW_v = vectorized(W.copy(), X.copy(), y.copy(), 0.1)
     loss_diff = abs(float(loss_n) - float(loss_v))
     grad_diff = float(np.linalg.norm(np.asarray(dW_n) - np.asarray(dW_v)))
-    assert loss_diff < 1e-9 * max(1.0, abs(float(loss_n))), f"the two losses differ by {loss_diff:.2e}"
-    assert grad_diff < 1e-7 * max(1.0, float(np.linalg.norm(dW_n))), f"the two gradients differ by {grad_diff:.2e}"
-    return f"naive and vectorized agree: loss difference {loss_diff:.1e}, gradient difference {grad_diff:.1e}"
+    problems = []
+    if not loss_diff < 1e-9 * max(1.0, abs(float(loss_n))):
+        problems.append(f"the two losses differ by {loss_diff:.2e}")
+    if not grad_diff < 1e-7 * max(1.0, float(np.linalg.norm(dW_n))):
+        problems.append(f"the two gradients differ by {grad_diff:.2e}")
+    if not problems:
+        return f"naive and vectorized agree: loss difference {loss_diff:.1e}, gradient difference {grad_diff:.1e}"
+    differ = " and ".join(problems)
+    family = loss if loss is not None else next(
+        (f for f in LOSSES if str(getattr(vectorized, "__name__", "")).startswith(f)), None)
+    if family is None:
+        raise AssertionError(f"{differ} (pass loss='svm' or loss='softmax' to also compare the vectorized "
+                             "version with the stored numbers)")
+    try:
+        check_expected(vectorized, family, part="loss")
+        check_expected(vectorized, family, part="grad")
+    except AssertionError as err:
+        raise AssertionError(f"{differ}, and the vectorized version is wrong too: {err}") from None
+    try:
+        check_expected(vectorized, family, part="reg")
+    except AssertionError:
+        return (f"{differ}; the vectorized version's loss and dW at reg = 0 match the stored numbers, but its "
+                "regularization does not: its _reg test says what to change, then compare the two again")
+    return (f"{differ}, but the vectorized version matches the stored numbers: the mistake is in your naive "
+            "version; fix that one")
 
 
 # --------------------------------------------------------------------- vectorization

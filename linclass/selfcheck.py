@@ -17,8 +17,9 @@ What it does, in order:
    - ``_loss``: the loss at reg = 0 (for softmax also with every score shifted by 1000);
    - ``_grad``: dW at reg = 0;
    - ``_reg``: loss(reg) - loss(0) = reg * sum(W * W) and dW(reg) - dW(0) = 2 * reg * W;
-   - ``_speed``: no Python loop over the examples (lines counted, not timed) and the same
-     loss and dW as your own naive version;
+   - ``_speed``: no Python loop over the examples (lines counted, not timed), and the same
+     loss and dW as your own naive version, or a right loss and dW at reg = 0 (then the
+     mistake is in your naive version, which loses its own points only);
    - other graded functions: their visible test cell.
 
    When your outputs match a stored outcome of a known mistake, it names that mistake, in
@@ -521,12 +522,17 @@ def _speed_words(loss: str, which: str) -> str:
     return stored[0] if stored else (LOOPS_WORDS if which == "loops" else CALLS_NAIVE_WORDS)
 
 
-def _judge_speed(fn, name: str, namespace: dict, run: LossRun) -> tuple[bool, str, str | None]:
-    """The speed part, on its own evidence, never on correctness (as the grader judges it).
+def _judge_speed(fn, name: str, namespace: dict, run: LossRun,
+                 parts: dict | None = None) -> tuple[bool, str, str | None]:
+    """The speed part, as the grader judges it: vectorized, and agreeing or right.
 
-    No call to the naive version; the same Python lines for N = 40 and N = 160 (and not
-    hundreds); a (loss, dW) on every visible input; and the same outputs as your own naive
-    version wherever that one runs (a naive version still a stub: nothing to compare with).
+    Vectorized: no call to the naive version; the same Python lines for N = 40 and N = 160
+    (and not hundreds); a (loss, dW) on every visible input. Then it passes when it gives the
+    same outputs as your own naive version wherever that one runs (a naive version still a
+    stub: nothing to compare with), or, when the two disagree, when its loss and dW at
+    reg = 0 are right (parts: this function's {"loss", "grad", "reg"} -> (ok, ...) on the
+    visible inputs, as judge_loss found them); the message then says the mistake is in the
+    naive version.
     Returns (ok, message, the grader's words for the mistake or None).
     """
     loss = name.split("_")[0]
@@ -558,15 +564,29 @@ def _judge_speed(fn, name: str, namespace: dict, run: LossRun) -> tuple[bool, st
     if not callable(naive):
         return True, f"{message} ({naive_name} is not defined: nothing to compare with)", None
     mine = run_loss(naive, naive_name)
-    pairs = [(a, b) for a, b in zip(run.at0 + run.at_reg, mine.at0 + mine.at_reg)
+    # (index in at0 + at_reg, vectorized output, naive output), where the naive version returned.
+    pairs = [(k, a, b) for k, (a, b) in enumerate(zip(run.at0 + run.at_reg, mine.at0 + mine.at_reg))
              if a is not None and b is not None and b[0]]
     if not pairs:
         return True, f"{message} ({naive_name} did not run: nothing to compare with)", None
-    for (ok, value), (_, naive_value) in pairs:
-        if not ok or not _outputs_match(value, naive_value):
-            return False, (f"{message} But it does not agree with your {naive_name} on the visible inputs: "
-                           "speed points need the two versions to compute the same loss and dW."), None
-    return True, f"{message} It agrees with your {naive_name} on {len(pairs)} visible inputs.", None
+    differ = [k for k, (ok, value), (_, naive_value) in pairs if not ok or not _outputs_match(value, naive_value)]
+    if not differ:
+        return True, f"{message} It agrees with your {naive_name} on {len(pairs)} visible inputs.", None
+    parts = parts or {}
+    if all(parts.get(p, (False,))[0] for p in ("loss", "grad")):
+        # Correct is correct: a mistake in the naive version costs the naive version's points only.
+        if any(k < len(run.at0) for k in differ):
+            why = "the mistake is in the naive version (it differs at reg = 0)."
+        elif parts.get("reg", (False,))[0]:
+            why = "the mistake is in the naive version's regularization (it differs only when reg > 0)."
+        else:
+            why = ("the two differ only when reg > 0, and the regularization part of this function says "
+                   "what to change.")
+        return True, (f"{message} Its loss and dW at reg = 0 are right, so it keeps the speed points, but "
+                      f"your {naive_name} disagrees with it: {why}"), None
+    return False, (f"{message} But it does not agree with your {naive_name} on the visible inputs, and its "
+                   "loss or dW at reg = 0 is wrong: speed points need the two versions to compute the same "
+                   "loss and dW, or this one to be right."), None
 
 
 # ------------------------------------------------------------------- naming
@@ -672,7 +692,7 @@ def judge_loss(fn, name: str, namespace: dict) -> dict:
         ok, message = _judge_reg(run, cases[:3]) if part == "reg" else _judge_data(run, cases, part)
         out[part] = (ok, message, [] if ok else list(named[part]))
     if name.endswith("_vectorized"):
-        ok, message, words = _judge_speed(fn, name, namespace, run)
+        ok, message, words = _judge_speed(fn, name, namespace, run, out)
         out["speed"] = (ok, message, [words] if words else [])
     return out
 

@@ -122,15 +122,29 @@ def test_a_loop_is_named_also_when_the_function_is_wrong():
 
 def test_speed_is_judged_on_its_own_evidence():
     # Vectorized, one wrong factor, and the same factor in the student's own naive version:
-    # the grad part is lost, the speed part is kept. Against a correct naive version it is not.
+    # the reg part is lost, the speed part is kept. Against a correct naive version it is kept
+    # too (its loss and dW at reg = 0 are right), and the message sends the student to the reg part.
     wrong = ms.buggy("svm_loss_vectorized", "no_regularization_grad")
     naive_wrong = ms.CODE["svm_loss_naive"].replace("dW += 2 * reg * W", "")
     assert naive_wrong != ms.CODE["svm_loss_naive"]
     vec = probe_record("svm_loss_vectorized", wrong)
     v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", naive_wrong))
     assert not v.checks["reg"][0] and v.checks["speed"][0], v.checks["speed"]
-    v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", ms.CODE["svm_loss_naive"]))
-    assert not v.checks["speed"][0] and "does not agree with your svm_loss_naive" in v.checks["speed"][1]
+    right_naive = probe_record("svm_loss_naive", ms.CODE["svm_loss_naive"])
+    v = verify_function(vec, "svm_loss_vectorized", naive=right_naive)
+    assert v.checks["speed"][0] and "regularization part of this function" in v.checks["speed"][1]
+    # Wrong at reg = 0 and disagreeing with a right naive version: no speed points.
+    sign = ms.CODE["svm_loss_vectorized"].replace("= -mask.sum(axis=1)", "= mask.sum(axis=1)")
+    assert sign != ms.CODE["svm_loss_vectorized"]
+    wrong_grad = probe_record("svm_loss_vectorized", sign)
+    v = verify_function(wrong_grad, "svm_loss_vectorized", naive=right_naive)
+    assert not v.checks["grad"][0] and not v.checks["speed"][0]
+    assert "does not agree with your svm_loss_naive" in v.checks["speed"][1]
+    # Right, next to a wrong naive version: correct is correct, the naive version is named.
+    v = verify_function(probe_record("svm_loss_vectorized", ms.CODE["svm_loss_vectorized"]), "svm_loss_vectorized",
+                        naive=probe_record("svm_loss_naive", ms.buggy("svm_loss_naive", "forgot_divide_by_n")))
+    assert v.checks["speed"][0] and v.bugs == ()
+    assert "your svm_loss_naive disagrees with it: the mistake is in the naive version" in v.checks["speed"][1]
     # A naive version that is still the stub: vectorization alone decides.
     stub = "def svm_loss_naive(W, X, y, reg):\n    raise NotImplementedError\n"
     v = verify_function(vec, "svm_loss_vectorized", naive=probe_record("svm_loss_naive", stub))

@@ -135,6 +135,40 @@ def test_agreement_of_naive_and_vectorized():
     assert "not checked" in checks.check_agree(stub, losses.svm_loss_vectorized)
 
 
+def _scaled(fn, data=1.0, reg_factor=1.0, name=None):
+    """fn with its data loss and dW times data and its regularization times reg_factor."""
+    def loss(W, X, y, reg):
+        value0, dW0 = fn(W, X, y, 0.0)
+        return data * value0 + reg_factor * reg * np.sum(W * W), data * dW0 + reg_factor * 2 * reg * W
+    loss.__name__ = name or fn.__name__
+    return loss
+
+
+@pytest.mark.parametrize("family", ["svm", "softmax"])
+def test_agreement_with_a_wrong_naive_version_blames_the_naive_version(family):
+    naive = getattr(losses, f"{family}_loss_naive")
+    vectorized = getattr(losses, f"{family}_loss_vectorized")
+    # The naive version forgot to divide by N; the vectorized one is right: no error, and the
+    # report says which one to fix.
+    report = checks.check_agree(_scaled(naive, data=7.0), vectorized)
+    assert "differ" in report and "mistake is in your naive version" in report
+    # Only the naive version's regularization is wrong.
+    assert "mistake is in your naive version" in checks.check_agree(_scaled(naive, reg_factor=0.5), vectorized)
+    # The vectorized version's regularization is wrong, the naive one is right: no error (it is right
+    # at reg = 0), and the report sends the student to the _reg test, not to the naive version.
+    report = checks.check_agree(naive, _scaled(vectorized, reg_factor=0.5))
+    assert "its _reg test says what to change" in report and "naive version;" not in report
+    # The vectorized version is wrong at reg = 0 and the naive one right: it still raises.
+    with pytest.raises(AssertionError, match="the vectorized version is wrong too"):
+        checks.check_agree(naive, _scaled(vectorized, data=2.0))
+    # A name that says no family: loss= says it.
+    anonymous = _scaled(vectorized, name="mine")
+    with pytest.raises(AssertionError, match="pass loss="):
+        checks.check_agree(_scaled(naive, data=7.0), anonymous)
+    assert "mistake is in your naive version" in checks.check_agree(_scaled(naive, data=7.0), anonymous,
+                                                                     loss=family)
+
+
 def test_vectorization_report_tells_a_loop_from_array_code():
     ok, message = checks.vectorization_report(losses.svm_loss_vectorized)
     assert ok and "is vectorized" in message

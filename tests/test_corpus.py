@@ -91,6 +91,29 @@ def test_a_loop_is_reported_whether_or_not_the_function_is_wrong(graded):
     assert graded["svm_vec_grad_no_divide"]["points"]["speed"] == 4
 
 
+def test_speed_passes_by_agreement_or_by_being_right(graded):
+    # Agreement with the student's own naive version.
+    assert "It agrees with your svm_loss_naive" in graded["svm_vec_mask"]["messages"]["speed"]
+    # Correct is correct: a right vectorized function keeps its speed points next to a wrong naive
+    # version, and the message points at the naive version.
+    for rid, naive in (("svm_vec_mask_naive_no_divide", "svm_loss_naive"),
+                       ("svm_vec_mask_naive_wrong_sign", "svm_loss_naive"),
+                       ("sm_vec_rowmax_naive_minus_one", "softmax_loss_naive")):
+        res = graded[rid]
+        assert res["points"]["speed"] == 4 and res["names"] == ()
+        assert f"your {naive} disagrees with it: the mistake is in the naive version" in res["messages"]["speed"]
+    assert "naive version's regularization" in graded["svm_vec_mask_naive_reg_no2"]["messages"]["speed"]
+    # Right at reg = 0 but its own regularization wrong: the speed points stay, the message sends the
+    # student to the reg part, not to a naive version that is right.
+    message = graded["svm_vec_l1"]["messages"]["speed"]
+    assert graded["svm_vec_l1"]["points"]["speed"] == 4
+    assert "regularization part of this function" in message and "mistake is in the naive" not in message
+    # Wrong at reg = 0 and disagreeing with a right naive version: the speed points are lost.
+    for rid in ("svm_vec_grad_margins", "sm_vec_wrong_axis"):
+        res = graded[rid]
+        assert res["points"]["speed"] == 0 and "does not agree with your" in res["messages"]["speed"]
+
+
 def _parts_of(row):
     return [p for p in gc.POINTS[row["function"]]]
 

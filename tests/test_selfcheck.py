@@ -290,6 +290,18 @@ def test_a_self_consistent_convention_loses_the_regularization_part_only():
     assert "2 * reg * W" in got["svm_loss_naive_reg"][2][0]  # says exactly what to change
 
 
+def test_a_right_vectorized_loss_keeps_its_speed_points_next_to_a_wrong_naive_version():
+    got = kit_points(_svm_with(svm_loss_naive=ms.buggy("svm_loss_naive", "forgot_divide_by_n")))
+    assert got["svm_loss_vectorized_speed"][0] == 4.0
+    assert "your svm_loss_naive disagrees with it: the mistake is in the naive version" in \
+        got["svm_loss_vectorized_speed"][1]
+    # Wrong at reg = 0 and disagreeing with a right naive version: the speed points are lost.
+    wrong = ms.CODE["svm_loss_vectorized"].replace("= -mask.sum(axis=1)", "= mask.sum(axis=1)")
+    assert wrong != ms.CODE["svm_loss_vectorized"]
+    got = kit_points(_svm_with(svm_loss_vectorized=wrong))
+    assert got["svm_loss_vectorized_speed"][0] == 0.0 and "does not agree" in got["svm_loss_vectorized_speed"][1]
+
+
 def test_calling_the_naive_version_is_named():
     code = ms.buggy("svm_loss_vectorized", "vectorized_calls_naive")
     got = kit_points(_svm_with(svm_loss_vectorized=code))

@@ -279,8 +279,8 @@ def plan(assignment: str) -> dict[str, dict[str, str]]:
 # grad 3, reg 2, speed 4; then sample_batch, sgd_step, predict (svm 3, 3, 2; softmax 2, 2, 1).
 # The loss and grad parts are at reg = 0 and the reg part is the regularization alone, so a
 # regularization mistake costs only its reg part; the speed part needs the vectorized version
-# to agree with the student's own naive version (a naive bug costs the speed part too: the two
-# disagree), never correctness against the reference.
+# to be vectorized and to agree with the student's own naive version or be right at reg = 0
+# (a bug in the naive version alone costs only the naive version's points).
 EXPECTED = {
     "svm": {
         "instructor_solution": ("needs manual grading", 29.0, []),
@@ -288,21 +288,21 @@ EXPECTED = {
         "untouched_release": ("graded", 0.0, ["svm_loss_naive: not_written", "svm_loss_vectorized: not_written",
                                               "sample_batch: not_written", "sgd_step: not_written",
                                               "predict: not_written"]),
-        # naive loss 3, and the speed part 4 (the vectorized version disagrees with the naive one)
-        "bug_counts_correct_class": ("graded", 22.0, ["svm_loss_naive: svm_counts_correct_class"]),
-        # naive loss 3 and grad 5, speed 4
-        "bug_no_divide": ("graded", 17.0, ["svm_loss_naive: forgot_divide_by_n"]),
-        # naive reg 2, speed 4
-        "bug_reg_factor2": ("graded", 23.0, ["svm_loss_naive: reg_grad_missing_factor_2"]),
-        # naive grad 5, speed 4
-        "bug_wrong_sign": ("graded", 20.0, ["svm_loss_naive: svm_wrong_sign_correct_class"]),
+        # naive loss 3 (the vectorized version disagrees with the naive one but is right: it keeps speed)
+        "bug_counts_correct_class": ("graded", 26.0, ["svm_loss_naive: svm_counts_correct_class"]),
+        # naive loss 3 and grad 5
+        "bug_no_divide": ("graded", 21.0, ["svm_loss_naive: forgot_divide_by_n"]),
+        # naive reg 2
+        "bug_reg_factor2": ("graded", 27.0, ["svm_loss_naive: reg_grad_missing_factor_2"]),
+        # naive grad 5
+        "bug_wrong_sign": ("graded", 24.0, ["svm_loss_naive: svm_wrong_sign_correct_class"]),
         # a consistent other convention: the two reg parts only (2 + 2); the two versions agree
         "bug_half_convention": ("graded", 25.0, ["svm_loss_naive: reg_half_convention",
                                                  "svm_loss_vectorized: reg_half_convention"]),
         # speed 4
         "bug_calls_naive": ("graded", 25.0, ["svm_loss_vectorized: vectorized_calls_naive"]),
-        # vectorized reg 2 and speed 4, sample_batch 3, sgd_step 3
-        "partly_correct": ("graded", 17.0, ["svm_loss_vectorized: no_regularization", "sample_batch: not_written",
+        # vectorized reg 2 (right at reg = 0: it keeps speed), sample_batch 3, sgd_step 3
+        "partly_correct": ("graded", 21.0, ["svm_loss_vectorized: no_regularization", "sample_batch: not_written",
                                             "sgd_step: sgd_wrong_sign"]),
     },
     "softmax": {
