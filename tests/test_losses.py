@@ -143,7 +143,10 @@ def test_inputs_are_not_modified(loss_fn):
 def test_softmax_gradient_matches_numerical(loss_fn, N, D, C, reg):
     W, X, y = make_problem(11 + N, N, D, C)
     _, dW = loss_fn(W, X, y, reg)
-    numerical = eval_numerical_gradient(lambda w: loss_fn(w, X, y, reg)[0], W)
+    # The softmax loss is smooth, so a larger step than the kit's default (1e-6, chosen so that
+    # fewer SVM kinks fall inside the step) gives less round-off: at 1e-6 an entry near 1e-3
+    # reaches a relative error of 4e-7 from round-off alone; at 1e-5 it stays below 1e-8.
+    numerical = eval_numerical_gradient(lambda w: loss_fn(w, X, y, reg)[0], W, h=1e-5)
     assert rel_error(dW, numerical) < 1e-7
 
 
