@@ -17,7 +17,11 @@ timeout, one after the other in this run:
 3. linclass-grade through a Dask LocalCluster with 2 single-threaded workers, reached by
    its scheduler address exactly as a remote cluster would be.
 
-They take turns on one chunk of the submissions at a time, so all three see the same load.
+They take turns on one chunk of the submissions at a time (2 rounds of 20; --rounds N), so
+all three see the same load. Each round ends at a barrier: a pool whose last job is a cell
+that never ends waits for it with one worker idle, a wait that a real class run, one batch,
+has once. More rounds add more such waits, none of which serial nbgrader has; fewer rounds
+share the load less evenly on a busy machine.
 
 Then the sandbox's cost per submission: a few honest submissions graded one at a time in
 this process, in turns with the sandbox (bubblewrap) and without it (what
@@ -161,9 +165,9 @@ def run(ctx=None) -> list[dict]:
     from distributed import LocalCluster
 
     quick = bool(_option(ctx, "quick", False))
+    rounds = int(_option(ctx, "rounds", 0) or 2)
     use_dask = bool(_option(ctx, "dask", True))
     count = 14 if quick else 40
-    rounds = 2 if quick else 4
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     times = {"nbgrader": 0.0, "pool": 0.0, "dask": 0.0}
     pool, dask = {}, {}
@@ -277,13 +281,14 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="14 submissions in 2 rounds instead of 40 in 4")
+    parser.add_argument("--quick", action="store_true", help="14 submissions instead of 40")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole comparison (default 1)")
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask run")
     args = parser.parse_args(argv)
     ratios = []
     for i in range(args.runs):
-        for row in run({"quick": args.quick, "dask": not args.no_dask}):
+        for row in run({"quick": args.quick, "dask": not args.no_dask, "rounds": args.rounds}):
             print(json.dumps({"run": i + 1, **row}), flush=True)
             if row["figure"].startswith("grading: linclass-grade, process pool"):
                 ratios.append(row["ratio"])
