@@ -472,3 +472,13 @@ def test_a_run_fails_with_named_reasons(tmp_path):
     assert "sgd_step is still the TODO stub" in out and "q_kink" in out
     assert re.search(r"sgd_step_check\s+0 / 3 ", out) and re.search(r"svm_loss_naive_loss\s+0 / 3 ", out)
     _no_jupyter_noise(result)
+
+
+def test_kit_reads_part_names_as_the_grader_does():
+    # The kit cannot import the grader, so it keeps its own copy of this rule: they must agree.
+    from autograder.registry import part_check
+    from linclass.selfcheck import loss_part
+
+    for part in ("loss", "value", "sanity", "grad", "gradient", "reg", "regularization", "speed",
+                 "vectorized", "no_loop", "fast", "check", "correct", "all"):
+        assert (loss_part(part) or "all") == part_check(part), part
