@@ -69,12 +69,7 @@ def term(tmp_path_factory):
     ms.mini_course(course)
     (course / "work").mkdir()  # sqlite does not create the folder of its database
     src_path = course / "source" / "svm" / "svm.ipynb"
-    src = nbformat.read(src_path, as_version=4)
-    at = next(i for i, c in enumerate(src.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "q_initial_loss")
-    rubric = nbformat.v4.new_markdown_cell(RUBRIC)
-    rubric.metadata["tags"] = ["rubric"]
-    src.cells.insert(at + 1, rubric)
-    nbformat.write(src, src_path)
+    ms.add_rubric(src_path, "q_initial_loss", RUBRIC)
     (course / "nbgrader_config.py").write_text(COURSE_CONFIG.format(
         config=str(REPO / "autograder" / "nbgrader_config.py"), root=str(course), exchange=str(exchange)))
     instructor = top / "instructor"

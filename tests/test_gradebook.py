@@ -37,12 +37,7 @@ def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     source, release = ms.mini_course(root)
     src_path = source / "svm" / "svm.ipynb"
-    src = nbformat.read(src_path, as_version=4)
-    at = next(i for i, c in enumerate(src.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "q_initial_loss")
-    rubric = nbformat.v4.new_markdown_cell(RUBRIC)
-    rubric.metadata["tags"] = ["rubric"]
-    src.cells.insert(at + 1, rubric)
-    nbformat.write(src, src_path)
+    ms.add_rubric(src_path, "q_initial_loss", RUBRIC)
     rel = nbformat.read(release / "svm" / "svm.ipynb", as_version=4)
     ok = ms.all_correct(["svm_loss_naive", "svm_loss_vectorized", "sample_batch", "sgd_step", "predict"])
     lms = root / "lms"

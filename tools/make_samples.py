@@ -448,6 +448,16 @@ def make_release(source_nb):
     return nb
 
 
+def add_rubric(source_path: Path, grade_id: str, text: str) -> None:
+    """Put a rubric cell (markdown tagged "rubric") right after the cell grade_id of a source notebook."""
+    src = nbformat.read(source_path, as_version=4)
+    at = next(i for i, c in enumerate(src.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    rubric = nbformat.v4.new_markdown_cell(text)
+    rubric.metadata["tags"] = ["rubric"]
+    src.cells.insert(at + 1, rubric)
+    nbformat.write(src, source_path)
+
+
 def mini_course(dest: Path, assignments=("svm",)) -> tuple[Path, Path]:
     """Write dest/source/<a>/<a>.ipynb and dest/release/<a>/<a>.ipynb; return both folders."""
     dest = Path(dest)

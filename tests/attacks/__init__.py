@@ -192,9 +192,10 @@ def inject_into_body(cell, fn: str, code: str) -> None:
     cell.source = "\n".join(lines[:first.lineno - 1] + new + lines[first.lineno - 1:]) + "\n"
 
 
-def _variant(base: str, change: Callable) -> Callable:
+def _variant(base: str, change: Callable, notebook: Callable | None = None) -> Callable:
+    """A maker of the base notebook (student_notebook, or the given maker) changed by change(nb, kit)."""
     def make(kit: Kit) -> bytes:
-        nb = student_notebook(kit, base)
+        nb = (notebook or student_notebook)(kit, base)
         change(nb, kit)
         return _dump(nb)
     return make

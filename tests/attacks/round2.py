@@ -35,6 +35,7 @@ from . import (
     Attack,
     Kit,
     _dump,
+    _variant,
     append,
     cell_defining,
     inject_into_body,
@@ -86,14 +87,6 @@ def base_notebook(kit: Kit, base: str):
     nb = student_notebook(kit, "correct")
     append(cell_defining(nb, "svm_loss_vectorized"), LOOPY_VECTORIZED)
     return nb
-
-
-def _variant2(base: str, change: Callable) -> Callable:
-    def make(kit: Kit) -> bytes:
-        nb = base_notebook(kit, base)
-        change(nb, kit)
-        return _dump(nb)
-    return make
 
 
 def _vec_cell(nb):
@@ -604,7 +597,7 @@ class Attack2(Attack):
 
 
 def _a(klass, name, what, base, change, deserved=None, **kw) -> Attack2:
-    return Attack2(name, what, base, _variant2(base, change), klass=klass,
+    return Attack2(name, what, base, _variant(base, change, notebook=base_notebook), klass=klass,
                    deserved=deserved if deserved is not None else base, **kw)
 
 
@@ -783,27 +776,32 @@ def _with_neighbours(attacker_files: Callable) -> Callable:
     return make
 
 
+def _mallory(notebook: Callable) -> Callable:
+    """The attacker's one notebook, notebook(kit), as mallory (LMS id 9), beside the neighbours."""
+    return _with_neighbours(lambda kit: {_lms_name("mallory", 9): notebook(kit)})
+
+
 LMS_ATTACKS: list[LmsAttack] = [
     LmsAttack("surrogate_in_error_message", "an answer raises errors holding a lone surrogate (\\udcff)", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _surrogate_in_errors(kit)}),
+              _mallory(_surrogate_in_errors),
               1, deserved=0.0),
     LmsAttack("surrogate_in_metadata", "fake graded cells whose grade_id and points hold a lone surrogate", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _surrogate_in_metadata(kit)}),
+              _mallory(_surrogate_in_metadata),
               1, deserved=0.0),
     LmsAttack("grade_id_not_text", "cells whose grade_id is a JSON list, a dict and a number", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _grade_id_not_text(kit)}),
+              _mallory(_grade_id_not_text),
               1, deserved=0.0),
     LmsAttack("metadata_100000_deep", "cell metadata nested 100,000 levels deep", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _deep_metadata(kit)}),
+              _mallory(_deep_metadata),
               1, deserved=0.0),
     LmsAttack("enormous_cell_source", "an answer cell of 30 MB", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _enormous_source(kit)}),
+              _mallory(_enormous_source),
               1, deserved=0.0),
     LmsAttack("scratch_1500_deep", "a correct answer that leaves 1,500 nested folders in scratch", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _deep_scratch(kit)}),
+              _mallory(_deep_scratch),
               1),
     LmsAttack("formula_and_html_in_messages", "'=cmd|...' and <script> in errors, grade_ids and points", 5,
-              _with_neighbours(lambda kit: {_lms_name("mallory", 9): _formula_and_html(kit)}),
+              _mallory(_formula_and_html),
               1, deserved=0.0),
     LmsAttack("zip_member_name_300_bytes", "a zip member whose name is 300 bytes long", 5,
               _with_neighbours(lambda kit: {"m" * 290 + "_svm.ipynb": _dump(student_notebook(kit, "stub"))}),
