@@ -139,7 +139,7 @@ def _check_data(fn, loss, part, rtol, case, shifted):
                             "its largest entry); check it with gradcheck at reg = 0 first")
 
 
-def _check_reg(fn, loss, rtol, case):
+def _check_reg_part(fn, loss, rtol, case):
     W, X, y, reg = example_inputs(case)
     want_loss, want_dW = expected_reg(loss, case)
     loss0, dW0 = _call(fn, W, X, y, 0.0)
@@ -185,7 +185,7 @@ def check_expected(fn, loss: str, part: str | None = None, rtol: float = 1e-8) -
                 _check_data(fn, loss, part, rtol, case, shifted=True)
     if part in (None, "reg"):
         for case in (1, 2):
-            _check_reg(fn, loss, rtol, case)
+            _check_reg_part(fn, loss, rtol, case)
 
 
 def check_agree(naive, vectorized, seed: int = 0, loss: str | None = None) -> str:

@@ -60,10 +60,8 @@ MIN_SECRET_LINE = 25
 #   of LinearClassifier.train; a common verb, not an answer.
 # - "_float_dtype": linclass.data's own check of the dtype argument (np.float32 or
 #   np.float64) shares the name of a private helper of reference/losses.py; no loss math.
-# - "_check_reg": linclass.checks' visible check of the regularization part shares the name
-#   of reference/losses.py's check of the reg argument; neither computes a loss.
 # Dunder methods (__init__, ...) are skipped as well: every class has them.
-GENERIC_NAMES = frozenset({"train", "_float_dtype", "_check_reg"})
+GENERIC_NAMES = frozenset({"train", "_float_dtype"})
 
 
 def say(msg: str) -> None:
