@@ -543,14 +543,12 @@ def _judge_speed(fn, name: str, namespace: dict, run: LossRun,
         return (False, f"{name} calls {naive_name}; write the vectorized loss without it.",
                 _speed_words(loss, "calls_naive"))
     try:
-        vectorized, message = checks.vectorization_report(fn)
+        counts = checks.line_counts(fn)
     except Exception as err:  # the student's code raised while traced
         return False, f"{name} raised {_first_line(err)} while its lines were counted", None
+    vectorized, message = checks.vectorization_report(fn, counts)
     if vectorized:
-        rng = np.random.default_rng(7)
-        N, D = checks.VECTOR_SIZES[0], 30
-        lines = checks._count_lines(fn, (0.01 * rng.standard_normal((D, 10)), rng.standard_normal((N, D)),
-                                         rng.integers(0, 10, N), 0.1))
+        N, lines = checks.VECTOR_SIZES[0], counts[0]
         if lines > MAX_VECTORIZED_LINES:
             vectorized, message = False, (f"{name} runs {lines} Python lines for N={N} examples: a vectorized "
                                           "loss runs a few dozen. Remove the loop and use whole-array numpy "
